@@ -1,0 +1,41 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from closures.models import ReviewState
+from closures.services import ImportFailed, import_registry, read_spreadsheet
+
+
+class Command(BaseCommand):
+    help = (
+        "Import organisations, events and sources from a CSV or XLSX spreadsheet in the "
+        "registry's import format. All or nothing; running it twice changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="CSV or XLSX file, e.g. fixtures/closures.csv")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would change; write nothing."
+        )
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="Publish new records (for the curated data); otherwise they arrive as drafts. "
+            "Existing records keep their review state either way.",
+        )
+
+    def handle(self, *args, path, dry_run, publish, **options):
+        try:
+            report = import_registry(
+                rows=read_spreadsheet(path),
+                dry_run=dry_run,
+                review_state=ReviewState.PUBLISHED if publish else ReviewState.DRAFT,
+                reason=f"Imported from {path}",
+            )
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {path}") from None
+        except ImportFailed as error:
+            raise CommandError(
+                f"Nothing was imported: {len(error.problems)} problem(s) in {path}:\n{error}"
+            ) from None
+        if dry_run:
+            self.stdout.write("Dry run: nothing was written.")
+        self.stdout.write(report.summary())

@@ -1,0 +1,762 @@
+"""The registry's records: organisations, what happened to them (events) and the evidence.
+
+The unit the public counts is the organisation. Its timeline is a list of typed, dated events,
+and every event rests on sources through citations. Whether anything may be shown publicly is
+decided in exactly one place, `OrganisationQuerySet.public()` (and the event and source
+querysets that build on it): every public channel starts there.
+"""
+
+import datetime as dt
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django_countries import Countries
+from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
+
+from .dates import (
+    DatePrecision,
+    format_partial_date,
+    iso_partial_date,
+    period_end,
+    truncate_to_precision,
+)
+
+# --- Taxonomies -------------------------------------------------------------------------
+
+
+class OrganisationType(models.TextChoices):
+    NGO = "ngo", _("NGO")
+    UNION = "union", _("trade union")
+    PROFESSIONAL_BODY = "professional_body", _("professional body")
+    MEDIA = "media", _("media outlet")
+    POLITICAL_PARTY = "political_party", _("political party")
+    POLITICAL_GROUP = "political_group", _("political group")
+    STUDENT_UNION = "student_union", _("student union")
+    RELIGIOUS = "religious", _("religious body")
+    INTERNATIONAL_NGO = "international_ngo", _("international NGO office")
+    FUND = "fund", _("relief fund")
+    OTHER = "other", _("other")
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", _("active")
+    DISBANDED = "disbanded", _("disbanded")
+    CEASED_OPERATIONS = "ceased_operations", _("ceased operations")
+    SUSPENDED = "suspended", _("suspended")
+    RELOCATED = "relocated", _("relocated abroad")
+    OFFICE_CLOSED = "office_closed", _("office closed")
+    LIQUIDATED = "liquidated", _("liquidated")
+    DEREGISTERED = "deregistered", _("deregistered")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class EventType(models.TextChoices):
+    # Closure steps: what happened to the organisation itself.
+    DISBANDED = "disbanded", _("disbanded")
+    CEASED_OPERATIONS = "ceased_operations", _("ceased operations")
+    SUSPENDED = "suspended", _("suspended")
+    OFFICE_CLOSED = "office_closed", _("office closed")
+    RELOCATED = "relocated", _("relocated abroad")
+    LIQUIDATED = "liquidated", _("liquidated")
+    DEREGISTERED = "deregistered", _("deregistered / struck off")
+    # Pressure events: what was done to it or its people.
+    POLICE_INVESTIGATION = "police_investigation", _("police investigation")
+    RAID = "raid", _("raid")
+    ARREST_OF_LEADERS = "arrest_of_leaders", _("arrest of leaders")
+    ASSET_FREEZE = "asset_freeze", _("asset freeze")
+    PROSECUTION = "prosecution", _("prosecution")
+    OFFICIAL_ACCUSATION = "official_accusation", _("official accusation")
+
+
+# Each closure step sets the organisation's status. When two steps fall on the same date the
+# more final one wins, so an organisation struck off the day it disbanded reads "deregistered".
+CLOSURE_STATUS_BY_FINALITY = {
+    EventType.SUSPENDED: Status.SUSPENDED,
+    EventType.RELOCATED: Status.RELOCATED,
+    EventType.OFFICE_CLOSED: Status.OFFICE_CLOSED,
+    EventType.CEASED_OPERATIONS: Status.CEASED_OPERATIONS,
+    EventType.DISBANDED: Status.DISBANDED,
+    EventType.LIQUIDATED: Status.LIQUIDATED,
+    EventType.DEREGISTERED: Status.DEREGISTERED,
+}
+CLOSURE_EVENT_TYPES = tuple(CLOSURE_STATUS_BY_FINALITY)
+
+
+class ReasonCategory(models.TextChoices):
+    NSL_PRESSURE = "nsl_pressure", _("National Security Law pressure")
+    ARRESTS_OF_LEADERS = "arrests_of_leaders", _("arrests of leaders")
+    POLICE_INVESTIGATION = "police_investigation", _("police investigation")
+    ASSET_FREEZE = "asset_freeze", _("asset freeze")
+    GOVERNMENT_CRITICISM = "government_criticism", _("criticism by officials or state media")
+    FINANCIAL = "financial", _("financial")
+    SAFETY_OF_STAFF = "safety_of_staff", _("safety of staff or members")
+    LEGAL_RISK = "legal_risk", _("legal risk")
+    OTHER = "other", _("other")
+
+
+class Confidence(models.TextChoices):
+    HIGH = "high", _("high")
+    MEDIUM = "medium", _("medium")
+    LOW = "low", _("low")
+
+
+class SourceType(models.TextChoices):
+    OWN_STATEMENT = "own_statement", _("the organisation's own statement")
+    NEWS_REPORT = "news_report", _("news report")
+    NGO_REPORT = "ngo_report", _("NGO report")
+    GOVERNMENT_STATEMENT = "government_statement", _("government statement")
+    COURT_RECORD = "court_record", _("court record")
+    REFERENCE_WORK = "reference_work", _("encyclopaedia or reference work")
+    OTHER = "other", _("other")
+
+
+class Claim(models.TextChoices):
+    EVENT = "event", _("that the event happened")
+    DATE = "date", _("the date")
+    REASON = "reason", _("the stated reason")
+    DESTINATION = "destination", _("the destination")
+
+
+class ReviewState(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    IN_REVIEW = "in_review", _("in review")
+    PUBLISHED = "published", _("published")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    CHINESE_TRADITIONAL = "zh-hant", _("Chinese (Traditional)")
+    CHINESE_SIMPLIFIED = "zh-hans", _("Chinese (Simplified)")
+    OTHER = "other", _("other")
+
+
+# ISO 3166-1 reserves ZZ for "unknown or unspecified"; a relocation whose destination no source
+# names records it rather than leaving the field blank.
+UNKNOWN_COUNTRY = "ZZ"
+
+
+class DestinationCountries(Countries):
+    override = {UNKNOWN_COUNTRY: _("unknown (no source names it)")}
+
+
+def choices_constraint(field: str, choices: type[models.TextChoices], name: str, blank=False):
+    allowed = list(choices.values) + ([""] if blank else [])
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": allowed}), name=name)
+
+
+# --- Visibility -------------------------------------------------------------------------
+
+
+class Reviewable(models.Model):
+    """Review state and embargo, shared by organisations and events."""
+
+    review_state = models.CharField(
+        _("review state"),
+        max_length=16,
+        choices=ReviewState.choices,
+        default=ReviewState.DRAFT,
+        db_index=True,
+        help_text=_("Only published records can appear publicly."),
+    )
+    embargoed = models.BooleanField(
+        _("embargoed"),
+        default=False,
+        db_index=True,
+        help_text=_(
+            "An embargoed record never appears in any public channel, even when published."
+        ),
+    )
+    embargo_reason = models.TextField(_("embargo reason"), blank=True)
+    embargo_review_on = models.DateField(
+        _("review embargo on"),
+        null=True,
+        blank=True,
+        help_text=_("When reviewers should reconsider the embargo."),
+    )
+    notes = models.TextField(
+        _("notes"),
+        blank=True,
+        help_text=_("Context: disagreements between sources, how a date was worked out."),
+    )
+    notes_sensitive = models.BooleanField(
+        _("notes are sensitive"),
+        default=False,
+        help_text=_("Sensitive notes (e.g. naming individuals) are never shown publicly."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        if self.embargoed and not self.embargo_reason.strip():
+            raise ValidationError({"embargo_reason": _("Give the reason for the embargo.")})
+
+    @property
+    def public_notes(self) -> str:
+        return "" if self.notes_sensitive else self.notes
+
+
+# --- Organisations ----------------------------------------------------------------------
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def public(self):
+        """Return what the public may see: published, not embargoed, with a cited event.
+
+        Every public channel (pages, search, counts, charts, feeds, API, exports, releases)
+        starts from this queryset.
+        """
+        cited_public_event = Citation.objects.filter(
+            event__organisation=OuterRef("pk"),
+            event__review_state=ReviewState.PUBLISHED,
+            event__embargoed=False,
+        )
+        return self.filter(
+            Exists(cited_public_event), review_state=ReviewState.PUBLISHED, embargoed=False
+        )
+
+    def for_listing(self):
+        return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+
+class Organisation(Reviewable):
+    slug = models.SlugField(
+        _("ID"),
+        max_length=100,
+        unique=True,
+        help_text=_("Stable public identifier; never changed once published, never reused."),
+    )
+    name_en = models.CharField(_("English name"), max_length=300, blank=True, db_index=True)
+    name_zh = models.CharField(
+        _("Chinese name"), max_length=300, blank=True, help_text=_("In Traditional Chinese.")
+    )
+    acronym = models.CharField(_("acronym"), max_length=40, blank=True)
+    org_type = models.CharField(
+        _("type of organisation"), max_length=32, choices=OrganisationType.choices
+    )
+    founded_year = models.PositiveSmallIntegerField(
+        _("year founded"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1800), MaxValueValidator(2100)],
+    )
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    website = models.URLField(_("website"), max_length=500, blank=True)
+    wikidata_id = models.CharField(
+        _("Wikidata ID"),
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^Q[1-9]\d*$", _("A Wikidata ID looks like Q42."))],
+        help_text=_("The Wikidata item (Q-number) for the organisation, if there is one."),
+    )
+    current_status = models.CharField(
+        _("current status"),
+        max_length=32,
+        choices=Status.choices,
+        default=Status.UNKNOWN,
+        editable=False,
+        db_index=True,
+        help_text=_("Derived from the latest closure step among all of its events."),
+    )
+    public_status = models.CharField(
+        _("public status"),
+        max_length=32,
+        choices=Status.choices,
+        default=Status.UNKNOWN,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "Derived from the latest closure step among its public events only, so an "
+            "embargoed event never shows through the status."
+        ),
+    )
+    public_latest_event_on = models.DateField(
+        _("latest public event"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_("Date of its most recent public event, for sorting."),
+    )
+    first_published_at = models.DateTimeField(
+        _("first published"), null=True, blank=True, editable=False
+    )
+    withdrawn_reason = models.TextField(
+        _("reason for withdrawal"),
+        blank=True,
+        help_text=_("Shown publicly at the record's address once it is withdrawn."),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted for review by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name_en", "slug"]
+        permissions = [
+            ("publish_organisation", _("Can publish or withdraw records")),
+            ("embargo_organisation", _("Can set or lift an embargo")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name_en="") | ~Q(name_zh=""), name="organisation_has_a_name"
+            ),
+            choices_constraint("org_type", OrganisationType, "organisation_type_valid"),
+            choices_constraint("current_status", Status, "organisation_status_valid"),
+            choices_constraint("public_status", Status, "organisation_public_status_valid"),
+            choices_constraint("review_state", ReviewState, "organisation_review_state_valid"),
+        ]
+
+    def __str__(self):
+        return self.display_name()
+
+    def get_absolute_url(self):
+        return reverse("closures:organisation-detail", kwargs={"slug": self.slug})
+
+    def display_name(self, language: str | None = None) -> str:
+        chinese_first = (language or get_language() or "en").startswith("zh")
+        names = [self.name_zh, self.name_en] if chinese_first else [self.name_en, self.name_zh]
+        return next((name for name in names if name), self.slug)
+
+    def clean(self):
+        super().clean()
+        if not (self.name_en.strip() or self.name_zh.strip()):
+            raise ValidationError(_("Give the organisation an English or a Chinese name."))
+        if self.pk:
+            stored = Organisation.objects.filter(pk=self.pk).values("slug", "first_published_at")
+            stored = stored.first()
+            if stored and stored["first_published_at"] and stored["slug"] != self.slug:
+                raise ValidationError(
+                    {"slug": _("A published record's ID is permanent and cannot be changed.")}
+                )
+        if self.review_state == ReviewState.PUBLISHED and not self.has_cited_event():
+            raise ValidationError(
+                _("A record needs at least one event with a cited source before it is published.")
+            )
+
+    def has_cited_event(self) -> bool:
+        return bool(self.pk) and Citation.objects.filter(event__organisation=self).exists()
+
+    def refresh_derived_fields(self) -> None:
+        """Recompute status and latest date from the events, curator and public views apart."""
+        events = list(self.events.exclude(review_state=ReviewState.WITHDRAWN))
+        public_events = list(self.events.public_regardless_of_organisation())
+        self.current_status = derive_status(events)
+        self.public_status = derive_status(public_events)
+        dates = [event.occurred_from for event in public_events if event.occurred_from]
+        self.public_latest_event_on = max(dates, default=None)
+
+
+def derive_status(events) -> str:
+    """Return the status set by the latest closure step; pressure events leave it active."""
+    if not events:
+        return Status.UNKNOWN
+    finality = list(CLOSURE_STATUS_BY_FINALITY)
+    closure_steps = [event for event in events if event.event_type in CLOSURE_STATUS_BY_FINALITY]
+    if not closure_steps:
+        return Status.ACTIVE
+    latest = max(
+        closure_steps,
+        # An undated closure step sorts before every dated one.
+        key=lambda event: (event.occurred_from or dt.date.min, finality.index(event.event_type)),
+    )
+    return CLOSURE_STATUS_BY_FINALITY[latest.event_type]
+
+
+class AliasKind(models.TextChoices):
+    ALIAS = "alias", _("alias")
+    FORMER_NAME = "former_name", _("former name")
+    OTHER_FORM = "other_form", _("name as given by a source")
+
+
+class Alias(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(_("name"), max_length=300, db_index=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=AliasKind.choices, default=AliasKind.ALIAS
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("alias or former name")
+        verbose_name_plural = _("aliases and former names")
+        ordering = ["organisation", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="alias_unique_per_org"),
+            choices_constraint("language", Language, "alias_language_valid"),
+            choices_constraint("kind", AliasKind, "alias_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+# --- Events -----------------------------------------------------------------------------
+
+
+class Reason(models.Model):
+    """One category of the reason taxonomy; the rows are created by a migration."""
+
+    code = models.CharField(
+        _("code"), max_length=32, primary_key=True, choices=ReasonCategory.choices
+    )
+
+    class Meta:
+        verbose_name = _("reason category")
+        verbose_name_plural = _("reason categories")
+        ordering = ["code"]
+
+    def __str__(self):
+        return str(self.label)
+
+    @property
+    def label(self):
+        return ReasonCategory(self.code).label
+
+
+class EventQuerySet(models.QuerySet):
+    def public_regardless_of_organisation(self):
+        """Published, not embargoed and cited: the event-level half of the public gate."""
+        return self.filter(
+            Exists(Citation.objects.filter(event=OuterRef("pk"))),
+            review_state=ReviewState.PUBLISHED,
+            embargoed=False,
+        )
+
+    def public(self):
+        """Return the events the public may see: public in themselves, of a public organisation."""
+        return self.public_regardless_of_organisation().filter(
+            organisation__in=Organisation.objects.public()
+        )
+
+    def chronological(self):
+        return self.order_by(models.F("occurred_from").asc(nulls_last=True), "uid")
+
+
+def date_pair_constraint(field: str):
+    return models.CheckConstraint(
+        condition=(Q(**{f"{field}_on__isnull": True}) & Q(**{f"{field}_precision": ""}))
+        | (
+            Q(**{f"{field}_on__isnull": False})
+            & Q(**{f"{field}_precision__in": DatePrecision.values})
+        ),
+        name=f"event_{field}_date_has_precision",
+    )
+
+
+class Event(Reviewable):
+    uid = models.SlugField(
+        _("ID"),
+        max_length=100,
+        unique=True,
+        help_text=_("Stable public identifier of the event; never changed, never reused."),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+    event_type = models.CharField(
+        _("type of event"),
+        max_length=32,
+        choices=EventType.choices,
+        help_text=_(
+            "Closure steps (disbanded … deregistered) change the organisation's status; "
+            "pressure events (police investigation … official accusation) do not."
+        ),
+    )
+    announced_on = models.DateField(
+        _("announced"),
+        null=True,
+        blank=True,
+        help_text=_("When the event was made public. Stored as the first day of its period."),
+    )
+    announced_precision = models.CharField(
+        _("precision of the announcement date"),
+        max_length=8,
+        choices=DatePrecision.choices,
+        blank=True,
+        help_text=_("How much of the announcement date is known: day, month or year."),
+    )
+    effective_on = models.DateField(
+        _("effective"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the event took effect; may precede the announcement. Stored as the first "
+            "day of its period."
+        ),
+    )
+    effective_precision = models.CharField(
+        _("precision of the effective date"),
+        max_length=8,
+        choices=DatePrecision.choices,
+        blank=True,
+        help_text=_("How much of the effective date is known: day, month or year."),
+    )
+    occurred_from = models.DateField(
+        _("occurred from"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "First day the event may have taken effect (effective date, else announcement)."
+        ),
+    )
+    occurred_to = models.DateField(
+        _("occurred to"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Last day the event may have taken effect, given the date's precision."),
+    )
+    destination_country = CountryField(
+        _("destination country"),
+        countries=DestinationCountries,
+        blank=True,
+        help_text=_("For relocations: ISO 3166-1 alpha-2 code; ZZ when no source names it."),
+    )
+    destination_city = models.CharField(_("destination city"), max_length=120, blank=True)
+    stated_reason_en = models.TextField(
+        _("stated reason (English)"),
+        blank=True,
+        help_text=_("The reason the organisation or reports gave, paraphrased."),
+    )
+    stated_reason_zh = models.TextField(_("stated reason (Chinese)"), blank=True)
+    reasons = models.ManyToManyField(
+        Reason,
+        verbose_name=_("reason categories"),
+        blank=True,
+        related_name="events",
+        help_text=_("Categories of the stated reason; an event may have several."),
+    )
+    confidence = models.CharField(
+        _("confidence"),
+        max_length=8,
+        choices=Confidence.choices,
+        default=Confidence.MEDIUM,
+        help_text=_(
+            "high: the organisation's own announcement, or two independent sources agree; "
+            "medium: one reputable report; low: otherwise."
+        ),
+    )
+
+    history = HistoricalRecords(m2m_fields=[reasons])
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["organisation", "occurred_from", "uid"]
+        constraints = [
+            date_pair_constraint("announced"),
+            date_pair_constraint("effective"),
+            choices_constraint("event_type", EventType, "event_type_valid"),
+            choices_constraint("confidence", Confidence, "event_confidence_valid"),
+            choices_constraint("review_state", ReviewState, "event_review_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(event_type=EventType.RELOCATED) | ~Q(destination_country=""),
+                name="event_relocation_has_destination",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation}: {self.get_event_type_display()}"
+
+    def save(self, *args, **kwargs):
+        for field in ("announced", "effective"):
+            value, precision = getattr(self, f"{field}_on"), getattr(self, f"{field}_precision")
+            if value and precision:
+                setattr(self, f"{field}_on", truncate_to_precision(value, precision))
+        key_date, key_precision = self.key_date()
+        self.occurred_from = key_date
+        self.occurred_to = period_end(key_date, key_precision) if key_date else None
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for field in ("announced", "effective"):
+            value, precision = getattr(self, f"{field}_on"), getattr(self, f"{field}_precision")
+            if value and not precision:
+                errors[f"{field}_precision"] = _("Say how precise this date is.")
+            if precision and not value:
+                errors[f"{field}_on"] = _("A precision was given without a date.")
+        if self.event_type == EventType.RELOCATED and not self.destination_country:
+            errors["destination_country"] = _(
+                "A relocation needs a destination; choose 'Unknown' (ZZ) if no source names it."
+            )
+        if self.destination_city and not self.destination_country:
+            errors["destination_country"] = _("A destination city needs its country.")
+        if errors:
+            raise ValidationError(errors)
+
+    def key_date(self):
+        """Return the date that places the event on a timeline: effective, else announced."""
+        if self.effective_on:
+            return self.effective_on, self.effective_precision
+        return self.announced_on, self.announced_precision
+
+    @property
+    def is_closure_step(self) -> bool:
+        return self.event_type in CLOSURE_STATUS_BY_FINALITY
+
+    def announced_display(self) -> str:
+        return format_partial_date(self.announced_on, self.announced_precision)
+
+    def effective_display(self) -> str:
+        return format_partial_date(self.effective_on, self.effective_precision)
+
+    def announced_iso(self) -> str:
+        return iso_partial_date(self.announced_on, self.announced_precision)
+
+    def effective_iso(self) -> str:
+        return iso_partial_date(self.effective_on, self.effective_precision)
+
+
+# --- Sources ----------------------------------------------------------------------------
+
+
+class SourceQuerySet(models.QuerySet):
+    def public(self):
+        """Return the sources cited by at least one public event."""
+        return self.filter(
+            Exists(Citation.objects.filter(source=OuterRef("pk"), event__in=Event.objects.public()))
+        )
+
+
+def source_uid_for(url: str) -> str:
+    """Derive a new source's ID from its first URL; it is then kept even if the URL changes."""
+    return "src-" + hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+class Source(models.Model):
+    uid = models.SlugField(
+        _("ID"),
+        max_length=40,
+        unique=True,
+        editable=False,
+        help_text=_("Stable public identifier of the source."),
+    )
+    url = models.URLField(_("URL"), max_length=1000, unique=True)
+    title = models.CharField(_("title"), max_length=500, blank=True)
+    publisher = models.CharField(_("publisher"), max_length=300, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, blank=True)
+    published_on = models.DateField(_("publication date"), null=True, blank=True)
+    accessed_on = models.DateField(_("accessed"), null=True, blank=True)
+    source_type = models.CharField(
+        _("type of source"), max_length=32, choices=SourceType.choices, default=SourceType.OTHER
+    )
+    archived_url = models.URLField(
+        _("archived copy"),
+        max_length=1000,
+        blank=True,
+        help_text=_("A snapshot of the page in a web archive."),
+    )
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        _("last HTTP status"), null=True, blank=True
+    )
+    final_url = models.URLField(
+        _("final URL after redirects"), max_length=1000, blank=True, editable=False
+    )
+    consecutive_failures = models.PositiveSmallIntegerField(
+        _("failures in a row"), default=0, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    history = HistoricalRecords()
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        ordering = ["publisher", "title", "url"]
+        constraints = [
+            choices_constraint("source_type", SourceType, "source_type_valid"),
+            choices_constraint("language", Language, "source_language_valid", blank=True),
+        ]
+
+    def __str__(self):
+        label = self.title or self.url
+        return f"{self.publisher}: {label}" if self.publisher else label
+
+    def save(self, *args, **kwargs):
+        if not self.uid:
+            self.uid = source_uid_for(self.url)
+        super().save(*args, **kwargs)
+
+
+class Citation(models.Model):
+    """Which source supports which claims of an event: provenance per claim, not per page."""
+
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="citations"
+    )
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.PROTECT, related_name="citations"
+    )
+    quote = models.TextField(
+        _("quotation"), blank=True, help_text=_("A short passage from the source relied on.")
+    )
+    claims = models.JSONField(
+        _("claims supported"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Which claims of the event this source supports: event, date, reason, destination."
+        ),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("citation")
+        verbose_name_plural = _("citations")
+        ordering = ["event", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "source"], name="citation_unique_per_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} ← {self.source}"
+
+    def clean(self):
+        super().clean()
+        unknown = [claim for claim in self.claims or [] if claim not in Claim.values]
+        if not isinstance(self.claims, list) or unknown:
+            raise ValidationError(
+                {"claims": _("Unknown claims: %s") % ", ".join(map(str, unknown))}
+            )
+
+    def claims_display(self) -> list[str]:
+        return [str(Claim(claim).label) for claim in self.claims if claim in Claim.values]
