@@ -5,7 +5,7 @@ from . import views
 app_name = "closures"
 
 urlpatterns = [
-    path("", views.OrganisationListView.as_view(), name="organisation-list"),
+    path("organisations/", views.OrganisationListView.as_view(), name="organisation-list"),
     path(
         "organisations/<slug:slug>/",
         views.OrganisationDetailView.as_view(),

@@ -1,6 +1,7 @@
 from django.db.models import Prefetch
 from django.views.generic import DetailView, ListView
 
+from .filters import RegistryFilterSet
 from .models import Citation, Event, Organisation
 
 
@@ -10,7 +11,15 @@ class OrganisationListView(ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        return Organisation.objects.public().for_listing()
+        self.filterset = RegistryFilterSet(
+            self.request.GET, queryset=Organisation.objects.public().for_listing()
+        )
+        if not self.filterset.is_valid():
+            return Organisation.objects.none()
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(filter=self.filterset, **kwargs)
 
 
 class OrganisationDetailView(DetailView):

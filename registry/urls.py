@@ -1,8 +1,11 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
-    path("", include("closures.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
+# Public pages carry their language in the URL (/en/…, /zh-hant/…) so each is shareable.
+urlpatterns += i18n_patterns(path("", include("closures.urls")))

@@ -1,0 +1,160 @@
+"""The one filter definition shared by the public listing, the API and the exports.
+
+The same query string gives the same organisations everywhere. Event criteria (type, dates,
+destination, reason) describe one event: an organisation matches when one of its public events
+meets all of them together, and event lists and exports give exactly those events.
+"""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Alias,
+    Event,
+    EventType,
+    Organisation,
+    OrganisationType,
+    ReasonCategory,
+    Status,
+)
+
+MAX_QUERY_LENGTH = 200
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def country_choices():
+    """Offer only destinations that public events name, so no choice reveals hidden rows."""
+    codes = (
+        Event.objects.public()
+        .exclude(destination_country="")
+        .values_list("destination_country", flat=True)
+        .distinct()
+    )
+    event_field = Event._meta.get_field("destination_country")
+    names = dict(event_field.get_choices(include_blank=False))
+    return sorted(((code, names.get(code, code)) for code in codes), key=lambda choice: choice[1])
+
+
+class RegistryFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        max_length=MAX_QUERY_LENGTH,
+        help_text=_("Names in English or Chinese, aliases, acronyms and stated reasons."),
+    )
+    org_type = django_filters.MultipleChoiceFilter(
+        label=_("Type of organisation"), choices=OrganisationType.choices
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label=_("Current status"), field_name="public_status", choices=Status.choices
+    )
+    event_type = django_filters.MultipleChoiceFilter(
+        label=_("Event"), choices=EventType.choices, method="filter_by_events"
+    )
+    reason = django_filters.MultipleChoiceFilter(
+        label=_("Reason"), choices=ReasonCategory.choices, method="filter_by_events"
+    )
+    country = django_filters.MultipleChoiceFilter(
+        label=_("Destination"), choices=country_choices, method="filter_by_events"
+    )
+    year = django_filters.NumberFilter(
+        label=_("Year"),
+        method="filter_by_events",
+        min_value=FIRST_YEAR,
+        max_value=LAST_YEAR,
+    )
+    date_from = django_filters.DateFilter(
+        label=_("From"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = django_filters.DateFilter(
+        label=_("To"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    ordering = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(("name_en", "name"), ("public_latest_event_on", "latest")),
+        field_labels={"name_en": _("name"), "public_latest_event_on": _("latest event")},
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["q", "org_type", "status"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(search_condition(value))
+
+    def filter_by_events(self, queryset, name, value):
+        # All event criteria are applied together in filter_queryset: they describe one event.
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        event_condition = self.event_condition()
+        if event_condition is None:
+            return queryset
+        matching_events = Event.objects.public_regardless_of_organisation().filter(
+            event_condition, organisation=OuterRef("pk")
+        )
+        return queryset.filter(Exists(matching_events))
+
+    def event_condition(self) -> Q | None:
+        """Return the event criteria as one condition, or None when none was given."""
+        data = self.form.cleaned_data
+        conditions = []
+        if data.get("event_type"):
+            conditions.append(Q(event_type__in=data["event_type"]))
+        if data.get("reason"):
+            conditions.append(Q(reasons__code__in=data["reason"]))
+        if data.get("country"):
+            conditions.append(Q(destination_country__in=data["country"]))
+        start, end = data.get("date_from"), data.get("date_to")
+        if data.get("year") is not None:
+            year = int(data["year"])
+            start = max(start or dt.date(year, 1, 1), dt.date(year, 1, 1))
+            end = min(end or dt.date(year, 12, 31), dt.date(year, 12, 31))
+        # A date known only to the month or year matches a range it overlaps.
+        if start:
+            conditions.append(Q(occurred_to__gte=start))
+        if end:
+            conditions.append(Q(occurred_from__lte=end))
+        if not conditions:
+            return None
+        condition = Q()
+        for part in conditions:
+            condition &= part
+        return condition
+
+    def filter_events(self, events):
+        """Narrow a queryset of events to those the same query string selects."""
+        organisations = self.filter_queryset(Organisation.objects.public())
+        events = events.filter(organisation__in=organisations)
+        event_condition = self.event_condition()
+        if event_condition is not None:
+            events = events.filter(pk__in=Event.objects.filter(event_condition).values("pk"))
+        return events
+
+
+def search_condition(text: str) -> Q:
+    """Match names in either language, aliases, acronyms, IDs and public stated reasons.
+
+    `icontains` matches Chinese substrings (職工會 in 香港職工會聯盟) on every database.
+    """
+    text = text.strip()
+    if not text:
+        return Q()
+    alias_match = Alias.objects.filter(organisation=OuterRef("pk"), name__icontains=text)
+    reason_match = Event.objects.public_regardless_of_organisation().filter(
+        Q(stated_reason_en__icontains=text) | Q(stated_reason_zh__icontains=text),
+        organisation=OuterRef("pk"),
+    )
+    return (
+        Q(name_en__icontains=text)
+        | Q(name_zh__icontains=text)
+        | Q(acronym__icontains=text)
+        | Q(slug__icontains=text)
+        | Exists(alias_match)
+        | Exists(reason_match)
+    )
