@@ -13,7 +13,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
-    Alias,
     Event,
     EventType,
     Organisation,
@@ -84,7 +83,7 @@ class RegistryFilterSet(django_filters.FilterSet):
         fields = ["q", "org_type", "status"]
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(search_condition(value))
+        return queryset.search(value)
 
     def filter_by_events(self, queryset, name, value):
         # All event criteria are applied together in filter_queryset: they describe one event.
@@ -135,26 +134,3 @@ class RegistryFilterSet(django_filters.FilterSet):
         if event_condition is not None:
             events = events.filter(pk__in=Event.objects.filter(event_condition).values("pk"))
         return events
-
-
-def search_condition(text: str) -> Q:
-    """Match names in either language, aliases, acronyms, IDs and public stated reasons.
-
-    `icontains` matches Chinese substrings (職工會 in 香港職工會聯盟) on every database.
-    """
-    text = text.strip()
-    if not text:
-        return Q()
-    alias_match = Alias.objects.filter(organisation=OuterRef("pk"), name__icontains=text)
-    reason_match = Event.objects.public_regardless_of_organisation().filter(
-        Q(stated_reason_en__icontains=text) | Q(stated_reason_zh__icontains=text),
-        organisation=OuterRef("pk"),
-    )
-    return (
-        Q(name_en__icontains=text)
-        | Q(name_zh__icontains=text)
-        | Q(acronym__icontains=text)
-        | Q(slug__icontains=text)
-        | Exists(alias_match)
-        | Exists(reason_match)
-    )

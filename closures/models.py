@@ -10,11 +10,13 @@ import datetime as dt
 import hashlib
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db import connections, models
+from django.db.models import Exists, F, Func, OuterRef, Q
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import Countries
@@ -230,6 +232,39 @@ class OrganisationQuerySet(models.QuerySet):
     def for_listing(self):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
 
+    def search(self, text: str):
+        """Match names in either language, aliases, acronyms, IDs and public stated reasons.
+
+        Every database matches substrings of `search_text`, so Chinese such as 職工會 is found
+        inside 香港職工會聯盟. PostgreSQL also matches English words whatever their form and
+        order ("teachers union" finds "Professional Teachers' Union") and puts the most
+        relevant first; both conditions are answered from GIN indexes.
+        """
+        text = text.strip()
+        if not text:
+            return self
+        substring = Q(search_text__icontains=text)
+        if connections[self.db].vendor != "postgresql":
+            return self.filter(substring)
+        query = SearchQuery(text, config="english", search_type="websearch")
+        return (
+            self.filter(substring | Q(search_vector=query))
+            .annotate(search_rank=SearchRank(F("search_vector"), query))
+            .order_by("-search_rank", "name_en", "slug")
+        )
+
+
+@deconstructible(path="closures.models.EnglishSearchVector")
+class EnglishSearchVector(Func):
+    """`to_tsvector('english', column)` on PostgreSQL; SQLite, which has none, keeps the text."""
+
+    function = "to_tsvector"
+    template = "%(function)s('english'::regconfig, %(expressions)s)"
+    output_field = SearchVectorField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
 
 class Organisation(Reviewable):
     slug = models.SlugField(
@@ -291,6 +326,22 @@ class Organisation(Reviewable):
         db_index=True,
         help_text=_("Date of its most recent public event, for sorting."),
     )
+    search_text = models.TextField(
+        _("search text"),
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Its ID, names, acronym, aliases and the stated reasons of its public events, one "
+            "per line: what the public search matches, kept in one indexed column."
+        ),
+    )
+    # Stored, so ranking reads the words rather than parsing every matching text again.
+    search_vector = models.GeneratedField(
+        expression=EnglishSearchVector("search_text"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        verbose_name=_("search words"),
+    )
     first_published_at = models.DateTimeField(
         _("first published"), null=True, blank=True, editable=False
     )
@@ -309,8 +360,10 @@ class Organisation(Reviewable):
         related_name="+",
     )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_vector"])
     objects = OrganisationQuerySet.as_manager()
+
+    DERIVED_FIELDS = ["current_status", "public_status", "public_latest_event_on", "search_text"]
 
     class Meta:
         verbose_name = _("organisation")
@@ -368,6 +421,18 @@ class Organisation(Reviewable):
         self.public_status = derive_status(public_events)
         dates = [event.occurred_from for event in public_events if event.occurred_from]
         self.public_latest_event_on = max(dates, default=None)
+        self.search_text = self.build_search_text(
+            aliases=self.aliases.values_list("name", flat=True), public_events=public_events
+        )
+
+    def build_search_text(self, *, aliases, public_events) -> str:
+        reasons = [
+            reason
+            for event in public_events
+            for reason in (event.stated_reason_en, event.stated_reason_zh)
+        ]
+        parts = [self.slug, self.name_en, self.name_zh, self.acronym, *aliases, *reasons]
+        return "\n".join(part for part in parts if part)
 
 
 def derive_status(events) -> str:

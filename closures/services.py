@@ -598,23 +598,13 @@ def _assign(instance, values: dict[str, Any]) -> bool:
 
 
 def refresh_organisation(*, organisation_id: int) -> Organisation:
-    """Recompute an organisation's derived status and dates after its events changed."""
+    """Recompute an organisation's derived status, dates and search text after a change."""
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        before = (
-            organisation.current_status,
-            organisation.public_status,
-            organisation.public_latest_event_on,
-        )
+        before = [getattr(organisation, name) for name in Organisation.DERIVED_FIELDS]
         organisation.refresh_derived_fields()
-        after = (
-            organisation.current_status,
-            organisation.public_status,
-            organisation.public_latest_event_on,
-        )
+        after = [getattr(organisation, name) for name in Organisation.DERIVED_FIELDS]
         if before != after:
             # Derived fields are not a curator's change: keep them out of the history.
-            organisation.save_without_historical_record(
-                update_fields=["current_status", "public_status", "public_latest_event_on"]
-            )
+            organisation.save_without_historical_record(update_fields=Organisation.DERIVED_FIELDS)
     return organisation

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from closures.filters import RegistryFilterSet
 from closures.models import Event, EventType, Organisation, OrganisationType, Status
@@ -82,6 +83,46 @@ def registry(make_public_organisation, make_event):
 )
 def test_search_covers_both_languages_aliases_acronyms_and_reasons(registry, query, expected):
     assert slugs({"q": query}) == expected
+
+
+def test_search_text_follows_aliases_and_event_visibility(registry):
+    ctu = Organisation.objects.get(slug="hkctu")
+    ctu.aliases.create(name="職工盟", language="zh-hant")
+    assert slugs({"q": "職工盟"}) == []  # not until its derived fields are refreshed
+    ctu.refresh_derived_fields()
+    ctu.save()
+    assert slugs({"q": "職工盟"}) == ["hkctu"]
+    ctu.events.update(embargoed=True, embargo_reason="Members at risk.")
+    ctu.refresh_derived_fields()
+    assert "Threats to members." not in ctu.search_text
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="word forms and ranking need PostgreSQL"
+)
+def test_search_on_postgresql_matches_word_forms_and_ranks_best_first(
+    registry, make_public_organisation
+):
+    # Neither query is a substring of a name: the words are in another form and order.
+    assert slugs({"q": "unions trade"}) == ["hkctu"]
+    assert slugs({"q": "offices regional"}) == ["amnesty"]
+    make_public_organisation(
+        slug="aardvark", name_en="Aardvark Society", event={"stated_reason_en": "Like a union."}
+    )
+    zebra = make_public_organisation(slug="zebra", name_en="Zebra Union")
+    zebra.aliases.create(name="Zebra Workers' Union", language="en")
+    zebra.refresh_derived_fields()
+    zebra.save()
+    filterset = RegistryFilterSet({"q": "union"}, queryset=Organisation.objects.public())
+    assert filterset.is_valid()
+    ranked = list(filterset.qs.values_list("slug", flat=True))
+    # By name Aardvark would come first; by relevance the organisation named a union does.
+    assert ranked.index("zebra") < ranked.index("aardvark")
+    explicit = RegistryFilterSet(
+        {"q": "union", "ordering": "name"}, queryset=Organisation.objects.public()
+    )
+    assert explicit.is_valid()
+    assert list(explicit.qs.values_list("slug", flat=True))[0] == "aardvark"
 
 
 def test_filter_by_type_and_status(registry):

@@ -254,4 +254,5 @@ class Command(BaseCommand):
             )
         organisation.current_status = organisation.public_status = derive_status(events)
         organisation.public_latest_event_on = max(event.occurred_from for event in events)
+        organisation.search_text = organisation.build_search_text(aliases=[], public_events=events)
         return organisation, events
