@@ -1,0 +1,23 @@
+from unittest import mock
+
+import pytest
+from django.db import connection
+
+from closures.checks import trigram_search_needs_utf8_ctype
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL has trigrams")
+@pytest.mark.django_db
+def test_a_utf8_database_passes():
+    # The test database copies the UTF-8 database CI and the README create.
+    assert trigram_search_needs_utf8_ctype(None, databases=["default"]) == []
+
+
+def test_a_c_ctype_database_is_warned_about():
+    with mock.patch("closures.checks.connections") as fake_connections:
+        fake = fake_connections.__getitem__.return_value
+        fake.vendor = "postgresql"
+        fake.cursor.return_value.__enter__.return_value.fetchone.return_value = ("C",)
+        (warning,) = trigram_search_needs_utf8_ctype(None, databases=["default"])
+    assert warning.id == "closures.W001"
+    assert "'C'" in warning.msg
