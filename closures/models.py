@@ -7,7 +7,11 @@ querysets that build on it): every public channel starts there.
 """
 
 import datetime as dt
+import difflib
 import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -211,6 +215,72 @@ class Reviewable(models.Model):
 # --- Organisations ----------------------------------------------------------------------
 
 
+DUPLICATE_NAME_SIMILARITY = 0.9
+
+
+def normalise_name(name: str) -> str:
+    """Fold case, full-width forms and punctuation so trivially different names compare equal."""
+    folded = unicodedata.normalize("NFKC", name or "").casefold()
+    return re.sub(r"[\W_]+", "", folded)
+
+
+def _similar(mine: str, theirs: str) -> bool:
+    if mine == theirs:
+        return True
+    matcher = difflib.SequenceMatcher(None, mine, theirs)
+    return (
+        matcher.real_quick_ratio() >= DUPLICATE_NAME_SIMILARITY
+        and matcher.ratio() >= DUPLICATE_NAME_SIMILARITY
+    )
+
+
+@dataclass(frozen=True)
+class ChangeLogEntry:
+    """One published change, worded for the public: no curator names, no reasons."""
+
+    changed_at: dt.datetime
+    summary: str
+
+
+# Fields whose changes the public change log never mentions: workflow bookkeeping, derived
+# values, and anything a curator may mark sensitive.
+CHANGE_LOG_HIDDEN_FIELDS = frozenset(
+    {
+        "review_state",
+        "embargoed",
+        "embargo_reason",
+        "embargo_review_on",
+        "notes",
+        "notes_sensitive",
+        "submitted_by",
+        "first_published_at",
+        "withdrawn_reason",
+        "current_status",
+        "public_status",
+        "public_latest_event_on",
+        "occurred_from",
+        "occurred_to",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+def _public_versions(history):
+    """Yield (version, previous version) for each version that was public when it was made."""
+    versions = list(history.order_by("history_date", "history_id"))
+    previous = None
+    for version in versions:
+        if version.review_state == ReviewState.PUBLISHED and not version.embargoed:
+            yield version, previous
+        previous = version
+
+
+def _changed_field_labels(model, version, previous) -> list[str]:
+    delta = version.diff_against(previous, excluded_fields=CHANGE_LOG_HIDDEN_FIELDS)
+    return [str(model._meta.get_field(name).verbose_name) for name in delta.changed_fields]
+
+
 class OrganisationQuerySet(models.QuerySet):
     def public(self):
         """Return what the public may see: published, not embargoed, with a cited event.
@@ -229,6 +299,33 @@ class OrganisationQuerySet(models.QuerySet):
 
     def for_listing(self):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+    def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
+        """Return organisations whose name, acronym or alias matches or nearly matches.
+
+        Names are compared after normalising case, width, punctuation and spacing, then by
+        difflib's ratio, so "H.K. Alliance" and "HK  Alliance" count as the same name; the
+        comparison runs in Python so it behaves the same on SQLite and PostgreSQL.
+        """
+        wanted = {normalise_name(name) for name in (name_en, name_zh) if name}
+        wanted.discard("")
+        acronym = normalise_name(acronym)
+        if not (wanted or acronym):
+            return []
+        candidates = self.exclude(pk=exclude_pk) if exclude_pk else self.all()
+        matches = []
+        for organisation in candidates.prefetch_related("aliases"):
+            names = {organisation.name_en, organisation.name_zh}
+            names.update(alias.name for alias in organisation.aliases.all())
+            names = {normalise_name(name) for name in names if name}
+            their_acronym = normalise_name(organisation.acronym)
+            if (acronym and acronym in (names | {their_acronym})) or (
+                their_acronym and their_acronym in wanted
+            ):
+                matches.append(organisation)
+            elif any(_similar(mine, theirs) for mine in wanted for theirs in names):
+                matches.append(organisation)
+        return matches
 
 
 class Organisation(Reviewable):
@@ -356,6 +453,52 @@ class Organisation(Reviewable):
             raise ValidationError(
                 _("A record needs at least one event with a cited source before it is published.")
             )
+
+    def likely_duplicates(self) -> list["Organisation"]:
+        return Organisation.objects.likely_duplicates(
+            name_en=self.name_en, name_zh=self.name_zh, acronym=self.acronym, exclude_pk=self.pk
+        )
+
+    def public_change_log(self, limit: int = 20) -> list[ChangeLogEntry]:
+        """Dated summaries of published changes to the record and its public events.
+
+        Only versions made while the record (or event) was published and not embargoed count,
+        and only events that are public now, so nothing embargoed or unpublished shows through.
+        """
+        entries = []
+        for version, previous in _public_versions(self.history.all()):
+            if previous is None or previous.review_state != ReviewState.PUBLISHED:
+                summary = str(_("Record published"))
+            elif previous.embargoed:
+                continue
+            else:
+                labels = _changed_field_labels(Organisation, version, previous)
+                if not labels:
+                    continue
+                summary = str(_("Updated: %s")) % ", ".join(labels)
+            entries.append(ChangeLogEntry(version.history_date, summary))
+        for event in self.events.public_regardless_of_organisation():
+            kind = event.get_event_type_display()
+            for version, previous in _public_versions(event.history.all()):
+                if previous is None or previous.review_state != ReviewState.PUBLISHED:
+                    summary = str(_("Event added: %s")) % kind
+                elif previous.embargoed:
+                    summary = str(_("Event added: %s")) % kind
+                else:
+                    labels = _changed_field_labels(Event, version, previous)
+                    if not labels:
+                        continue
+                    summary = str(_("Event updated (%(event)s): %(fields)s")) % {
+                        "event": kind,
+                        "fields": ", ".join(labels),
+                    }
+                entries.append(ChangeLogEntry(version.history_date, summary))
+        entries.sort(key=lambda entry: entry.changed_at, reverse=True)
+        return entries[:limit]
+
+    def public_last_updated(self) -> dt.datetime | None:
+        log = self.public_change_log(limit=1)
+        return log[0].changed_at if log else None
 
     def has_cited_event(self) -> bool:
         return bool(self.pk) and Citation.objects.filter(event__organisation=self).exists()
@@ -645,6 +788,13 @@ class Event(Reviewable):
 
 
 class SourceQuerySet(models.QuerySet):
+    def broken(self):
+        """Sources whose last checks failed in a row often enough to need a curator."""
+        return self.filter(consecutive_failures__gte=settings.SOURCE_BROKEN_AFTER_FAILURES)
+
+    def unarchived(self):
+        return self.filter(archived_url="")
+
     def public(self):
         """Return the sources cited by at least one public event."""
         return self.filter(
