@@ -325,15 +325,18 @@ def import_registry(
     if review_state not in (ReviewState.DRAFT, ReviewState.IN_REVIEW, ReviewState.PUBLISHED):
         raise ValueError(f"Imported records cannot start as {review_state!r}.")
     parsed, problems = _parse_rows(rows)
-    if problems:
-        raise ImportFailed(problems)
     report = ImportReport(dry_run=dry_run)
+    # Rows that parsed are still validated against the models (in a transaction that a
+    # problem rolls back), so one pass reports every invalid row, not just the first kind.
+    bad_rows = {problem.row for problem in problems}
     with transaction.atomic():
         writer = _RegistryWriter(report=report, review_state=review_state, user=user, reason=reason)
         for slug, organisation_rows in _group_by_organisation(parsed).items():
-            writer.write_organisation(slug, organisation_rows)
-        if writer.problems:
-            raise ImportFailed(writer.problems)
+            good_rows = [row for row in organisation_rows if row.number not in bad_rows]
+            if good_rows:
+                writer.write_organisation(slug, good_rows)
+        if problems or writer.problems:
+            raise ImportFailed(problems + writer.problems)
         if dry_run:
             transaction.set_rollback(True)
     return report
