@@ -451,9 +451,16 @@ class BrokenSourceFilter(admin.SimpleListFilter):
         return queryset
 
 
+def https_by_default(field, **kwargs):
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class SourceForm(ChangeReasonForm):
     class Meta:
         model = Source
+        formfield_callback = https_by_default
         fields = [
             "url",
             "title",
