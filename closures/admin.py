@@ -374,10 +374,6 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
                     messages.WARNING,
                 )
 
-    def render_change_form(self, request, context, *args, obj=None, **kwargs):
-        context["likely_duplicates"] = obj.likely_duplicates() if obj is not None else []
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
-
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         organisation_id = form.instance.pk

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import re
 import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -224,9 +225,17 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[\W_]+", "", folded)
 
 
+def _trigrams(name: str) -> set[str]:
+    return {name[start : start + 3] for start in range(max(len(name) - 2, 1))}
+
+
 def _similar(mine: str, theirs: str) -> bool:
     if mine == theirs:
         return True
+    # The best ratio two strings can reach is bounded by their lengths; checking that first
+    # skips building a matcher for nearly every pair.
+    if 2 * min(len(mine), len(theirs)) < DUPLICATE_NAME_SIMILARITY * (len(mine) + len(theirs)):
+        return False
     matcher = difflib.SequenceMatcher(None, mine, theirs)
     return (
         matcher.real_quick_ratio() >= DUPLICATE_NAME_SIMILARITY
@@ -301,31 +310,55 @@ class OrganisationQuerySet(models.QuerySet):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
 
     def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
-        """Return organisations whose name, acronym or alias matches or nearly matches.
+        """Return organisations whose name, acronym or alias matches or nearly matches."""
+        return DuplicateFinder(self).find(
+            name_en=name_en, name_zh=name_zh, acronym=acronym, exclude_pk=exclude_pk
+        )
 
-        Names are compared after normalising case, width, punctuation and spacing, then by
-        difflib's ratio, so "H.K. Alliance" and "HK  Alliance" count as the same name; the
-        comparison runs in Python so it behaves the same on SQLite and PostgreSQL.
-        """
-        wanted = {normalise_name(name) for name in (name_en, name_zh) if name}
-        wanted.discard("")
-        acronym = normalise_name(acronym)
-        if not (wanted or acronym):
-            return []
-        candidates = self.exclude(pk=exclude_pk) if exclude_pk else self.all()
-        matches = []
-        for organisation in candidates.prefetch_related("aliases"):
+
+class DuplicateFinder:
+    """The normalised names of a set of organisations, built once and asked many times.
+
+    Names are compared after folding case, width, punctuation and spacing, then by difflib's
+    ratio, so "H.K. Alliance" and "HK  Alliance" count as the same name. A trigram index picks
+    the few names worth a ratio, so a lookup stays cheap on a registry of thousands; the
+    comparison runs in Python so it behaves the same on SQLite and PostgreSQL.
+    """
+
+    def __init__(self, organisations):
+        self.organisations: list[Organisation] = []
+        self.by_name: dict[str, set[int]] = defaultdict(set)
+        self.by_acronym: dict[str, set[int]] = defaultdict(set)
+        self.by_trigram: dict[str, set[str]] = defaultdict(set)
+        for index, organisation in enumerate(organisations.prefetch_related("aliases")):
+            self.organisations.append(organisation)
             names = {organisation.name_en, organisation.name_zh}
             names.update(alias.name for alias in organisation.aliases.all())
-            names = {normalise_name(name) for name in names if name}
-            their_acronym = normalise_name(organisation.acronym)
-            if (acronym and acronym in (names | {their_acronym})) or (
-                their_acronym and their_acronym in wanted
-            ):
-                matches.append(organisation)
-            elif any(_similar(mine, theirs) for mine in wanted for theirs in names):
-                matches.append(organisation)
-        return matches
+            for name in {normalise_name(name) for name in names} - {""}:
+                self.by_name[name].add(index)
+                for trigram in _trigrams(name):
+                    self.by_trigram[trigram].add(name)
+            if acronym := normalise_name(organisation.acronym):
+                self.by_acronym[acronym].add(index)
+
+    def find(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
+        wanted = {normalise_name(name_en), normalise_name(name_zh)} - {""}
+        acronym = normalise_name(acronym)
+        found: set[int] = set()
+        if acronym:
+            found |= self.by_acronym.get(acronym, set()) | self.by_name.get(acronym, set())
+        for name in wanted:
+            found |= self.by_acronym.get(name, set())
+            trigrams = _trigrams(name)
+            shared = Counter(
+                other for trigram in trigrams for other in self.by_trigram.get(trigram, ())
+            )
+            for other, count in shared.items():
+                if count >= len(trigrams) / 2 and _similar(name, other):
+                    found |= self.by_name[other]
+            found |= self.by_name.get(name, set())
+        matches = [self.organisations[index] for index in sorted(found)]
+        return [organisation for organisation in matches if organisation.pk != exclude_pk]
 
 
 class Organisation(Reviewable):

@@ -24,6 +24,7 @@ from .models import (
     AliasKind,
     Citation,
     Claim,
+    DuplicateFinder,
     Event,
     EventType,
     Language,
@@ -629,11 +630,12 @@ def preview_import(
         return ImportPreview(problems=failure.problems)
     created = {outcome.organisation_slug for outcome in report.rows if outcome.action == "created"}
     duplicates = {}
+    finder = DuplicateFinder(Organisation.objects.all()) if created else None
     for row in rows:
         slug = (row.get("organisation_id") or "").strip()
         if slug not in created or slug in duplicates:
             continue
-        duplicates[slug] = Organisation.objects.likely_duplicates(
+        duplicates[slug] = finder.find(
             name_en=(row.get("name_en") or "").strip(),
             name_zh=(row.get("name_zh") or "").strip(),
             acronym=(row.get("acronym") or "").strip(),
