@@ -224,7 +224,9 @@ class CurationAdmin(SimpleHistoryAdmin):
     """Workflow actions, change reasons, revert and the embargo banner for reviewable records."""
 
     actions = WORKFLOW_ACTIONS
-    history_list_display = ["revert"]
+
+    def get_history_list_display(self, request):
+        return ["revert"] if services.is_reviewer(request.user) else []
 
     def has_publish_permission(self, request):
         return services.is_reviewer(request.user)
@@ -534,11 +536,14 @@ class ImportUploadForm(forms.Form):
     )
     reason = forms.CharField(label=_("reason (kept in the history)"), required=False, max_length=80)
 
-    def __init__(self, *args, reviewer: bool, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        if not reviewer:
-            # Curators' imports are drafts; only a reviewer's may arrive published.
+        # Curators' imports arrive as drafts. A reviewer's may go straight into review; only a
+        # superuser's may arrive published, since publishing one's own import skips four eyes.
+        if not services.is_reviewer(user):
             del self.fields["review_state"]
+        elif not user.is_superuser:
+            self.fields["review_state"].choices = self.fields["review_state"].choices[:2]
 
     def clean_spreadsheet(self):
         upload = self.cleaned_data["spreadsheet"]
@@ -567,7 +572,6 @@ class SpreadsheetImport:
 
     def __init__(self, model_admin, request):
         self.model_admin, self.request = model_admin, request
-        self.reviewer = services.is_reviewer(request.user)
 
     def render(self, template: str, **context):
         context = {
@@ -582,7 +586,7 @@ class SpreadsheetImport:
         if self.request.method == "POST" and "token" in self.request.POST:
             return self.confirm()
         form = ImportUploadForm(
-            self.request.POST or None, self.request.FILES or None, reviewer=self.reviewer
+            self.request.POST or None, self.request.FILES or None, user=self.request.user
         )
         if self.request.method != "POST" or not form.is_valid():
             return self.render("admin/closures/import_upload.html", form=form)
@@ -623,11 +627,14 @@ class SpreadsheetImport:
         return redirect("admin:closures_organisation_changelist")
 
     def options(self, pending: dict) -> dict:
-        state = pending["review_state"] if self.reviewer else ReviewState.DRAFT
         reason = f"Imported from {pending['filename']}"
         if pending["reason"]:
             reason = f"{reason}: {pending['reason']}"
-        return {"review_state": state, "user": self.request.user, "reason": reason[:100]}
+        return {
+            "review_state": pending["review_state"],
+            "user": self.request.user,
+            "reason": reason[:100],
+        }
 
     def store(self, upload) -> str:
         token = secrets.token_urlsafe(24)

@@ -75,6 +75,8 @@ def test_curators_cannot_revert(client, curator, make_organisation):
     organisation = make_organisation()
     version = organisation.history.first()
     client.force_login(curator)
+    history = client.get(f"/admin/closures/organisation/{organisation.pk}/history/")
+    assert "Revert to this version" not in history.content.decode()
     url = f"/admin/closures/organisation/{organisation.pk}/history/{version.history_id}/revert/"
     assert client.post(url, {"reason": "x"}).status_code == 403
     with pytest.raises(services.WorkflowRefused):

@@ -137,8 +137,19 @@ def test_reimport_preview_shows_unchanged_and_updated_rows(client, curator):
     ]
 
 
-def test_reviewer_import_can_arrive_published(client, reviewer):
+def test_reviewer_import_can_arrive_in_review_but_not_published(client, reviewer):
     client.force_login(reviewer)
+    refused = upload(client, csv_upload([row()]), review_state="published")
+    assert "review_state" in refused.context["form"].errors
+    response = upload(client, csv_upload([row()]), review_state="in_review")
+    client.post(IMPORT_URL, {"token": response.context["token"]})
+    organisation = Organisation.objects.get(slug="teachers")
+    assert organisation.review_state == ReviewState.IN_REVIEW
+    assert organisation.submitted_by == reviewer
+
+
+def test_superuser_import_can_arrive_published(client, admin_user):
+    client.force_login(admin_user)
     response = upload(client, xlsx_upload([row()]), review_state="published")
     client.post(IMPORT_URL, {"token": response.context["token"]})
     assert Organisation.objects.public().filter(slug="teachers").exists()
