@@ -40,14 +40,21 @@ class CheckResult:
         return self.status_code is not None and self.status_code < 400
 
 
-def claim_host_slot(url: str) -> None:
-    """Allow one request per host per spacing interval, across workers sharing the cache."""
+def claim_host_slot(url: str, *, wait: bool = False) -> None:
+    """Allow one request per host per spacing interval, across workers sharing the cache.
+
+    A worker raises `HostBusy` so the task is retried later instead of holding the worker;
+    tasks run in-process (no broker) wait instead, since an eager retry would not wait.
+    """
     spacing = settings.SOURCE_HOST_SPACING_SECONDS
     if spacing <= 0:
         return
     host = urlsplit(url).hostname or ""
-    if not cache.add(f"source-host-slot:{host}", 1, timeout=spacing):
-        raise HostBusy(host, spacing)
+    deadline = time.monotonic() + spacing
+    while not cache.add(f"source-host-slot:{host}", 1, timeout=spacing):
+        if not wait or time.monotonic() > deadline:
+            raise HostBusy(host, spacing)
+        time.sleep(min(0.1, spacing))
 
 
 def _client() -> httpx.Client:
@@ -67,12 +74,12 @@ def check_url(url: str) -> CheckResult:
         return CheckResult(None, "", error=f"{type(error).__name__}: {error}")
 
 
-def check_source(*, source_id: int) -> Source | None:
+def check_source(*, source_id: int, wait_for_host: bool = False) -> Source | None:
     """Check one source and record the outcome; returns None if the source is gone."""
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
         return None
-    claim_host_slot(source.url)
+    claim_host_slot(source.url, wait=wait_for_host)
     result = check_url(source.url)
     with transaction.atomic():
         source = Source.objects.select_for_update().get(pk=source_id)
@@ -129,12 +136,12 @@ def request_snapshot(url: str) -> str:
     raise ArchiveUnavailable(f"capture of {url} still pending")
 
 
-def archive_source(*, source_id: int) -> Source | None:
+def archive_source(*, source_id: int, wait_for_host: bool = False) -> Source | None:
     """Record an archived copy of a source that lacks one; does nothing when not configured."""
     source = Source.objects.filter(pk=source_id).first()
     if source is None or source.archived_url or not archive_configured():
         return source
-    claim_host_slot(settings.SOURCE_ARCHIVE_URL)
+    claim_host_slot(settings.SOURCE_ARCHIVE_URL, wait=wait_for_host)
     archived_url = request_snapshot(source.url)
     with transaction.atomic():
         source = Source.objects.select_for_update().get(pk=source_id)

@@ -19,21 +19,22 @@ def refresh_organisation(organisation_id: int) -> str:
     return services.refresh_organisation(organisation_id=organisation_id).current_status
 
 
-@shared_task(acks_late=True, autoretry_for=(sources.HostBusy,), **RETRY_POLICY)
-def check_source(source_id: int) -> int | None:
+@shared_task(bind=True, acks_late=True, autoretry_for=(sources.HostBusy,), **RETRY_POLICY)
+def check_source(self, source_id: int) -> int | None:
     """Check one source URL; returns its failures in a row."""
-    source = sources.check_source(source_id=source_id)
+    source = sources.check_source(source_id=source_id, wait_for_host=self.request.is_eager)
     return source.consecutive_failures if source else None
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
     autoretry_for=(sources.HostBusy, sources.ArchiveUnavailable),
     **RETRY_POLICY,
 )
-def archive_source(source_id: int) -> str | None:
+def archive_source(self, source_id: int) -> str | None:
     """Ask the web archive for a snapshot of a source that lacks one."""
-    source = sources.archive_source(source_id=source_id)
+    source = sources.archive_source(source_id=source_id, wait_for_host=self.request.is_eager)
     return source.archived_url if source else None
 
 

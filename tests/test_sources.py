@@ -108,6 +108,17 @@ def test_host_rate_limit_spaces_requests(settings):
     cache.clear()
 
 
+def test_in_process_tasks_wait_for_the_host_instead_of_failing(settings, local_web, make_source):
+    settings.SOURCE_HOST_SPACING_SECONDS = 0.3
+    cache.clear()
+    first = make_source(url=local_web.url("/ok/1"))
+    second = make_source(url=local_web.url("/ok/2"))
+    tasks.check_source.delay(first.pk)
+    assert tasks.check_source.delay(second.pk).get() == 0
+    assert Source.objects.filter(last_status_code=200).count() == 2
+    cache.clear()
+
+
 def test_check_task_retries_while_the_host_is_busy(settings, local_web, make_source):
     assert sources.HostBusy in tasks.check_source.autoretry_for
     assert tasks.check_source.retry_backoff
