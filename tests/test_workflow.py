@@ -269,3 +269,13 @@ def test_event_actions_publish_a_single_event(
     )
     event.refresh_from_db()
     assert event.review_state == ReviewState.PUBLISHED
+
+
+def test_changelist_queries_do_not_grow_with_records(
+    client, admin_user, make_organisation, curator, django_assert_max_num_queries
+):
+    for _ in range(30):
+        services.submit_for_review(record=make_organisation(), user=curator)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(12):
+        assert client.get("/admin/closures/organisation/").status_code == 200
