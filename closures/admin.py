@@ -161,6 +161,7 @@ def workflow_action(step, *, description, form_class, permission):
                 "action": step.__name__,
                 "opts": modeladmin.model._meta,
                 "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
             }
             return TemplateResponse(request, "admin/closures/workflow_action.html", context)
         done = 0
