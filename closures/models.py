@@ -251,8 +251,8 @@ class ChangeLogEntry:
     summary: str
 
 
-# Fields whose changes the public change log never mentions: workflow bookkeeping, derived
-# values, and anything a curator may mark sensitive.
+# Fields whose changes the public change log never mentions: workflow bookkeeping and
+# anything a curator may mark sensitive. Derived fields (not editable) are left out as well.
 CHANGE_LOG_HIDDEN_FIELDS = frozenset(
     {
         "review_state",
@@ -261,16 +261,7 @@ CHANGE_LOG_HIDDEN_FIELDS = frozenset(
         "embargo_review_on",
         "notes",
         "notes_sensitive",
-        "submitted_by",
-        "first_published_at",
         "withdrawn_reason",
-        "current_status",
-        "public_status",
-        "public_latest_event_on",
-        "occurred_from",
-        "occurred_to",
-        "created_at",
-        "updated_at",
     }
 )
 
@@ -287,33 +278,8 @@ def _public_versions(history):
 
 def _changed_field_labels(model, version, previous) -> list[str]:
     delta = version.diff_against(previous, excluded_fields=CHANGE_LOG_HIDDEN_FIELDS)
-    return [str(model._meta.get_field(name).verbose_name) for name in delta.changed_fields]
-
-
-class OrganisationQuerySet(models.QuerySet):
-    def public(self):
-        """Return what the public may see: published, not embargoed, with a cited event.
-
-        Every public channel (pages, search, counts, charts, feeds, API, exports, releases)
-        starts from this queryset.
-        """
-        cited_public_event = Citation.objects.filter(
-            event__organisation=OuterRef("pk"),
-            event__review_state=ReviewState.PUBLISHED,
-            event__embargoed=False,
-        )
-        return self.filter(
-            Exists(cited_public_event), review_state=ReviewState.PUBLISHED, embargoed=False
-        )
-
-    def for_listing(self):
-        return self.order_by("-public_latest_event_on", "name_en", "slug")
-
-    def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
-        """Return organisations whose name, acronym or alias matches or nearly matches."""
-        return DuplicateFinder(self).find(
-            name_en=name_en, name_zh=name_zh, acronym=acronym, exclude_pk=exclude_pk
-        )
+    fields = [model._meta.get_field(name) for name in delta.changed_fields]
+    return [str(field.verbose_name) for field in fields if field.editable]
 
 
 class DuplicateFinder:
@@ -359,6 +325,32 @@ class DuplicateFinder:
             found |= self.by_name.get(name, set())
         matches = [self.organisations[index] for index in sorted(found)]
         return [organisation for organisation in matches if organisation.pk != exclude_pk]
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def public(self):
+        """Return what the public may see: published, not embargoed, with a cited event.
+
+        Every public channel (pages, search, counts, charts, feeds, API, exports, releases)
+        starts from this queryset.
+        """
+        cited_public_event = Citation.objects.filter(
+            event__organisation=OuterRef("pk"),
+            event__review_state=ReviewState.PUBLISHED,
+            event__embargoed=False,
+        )
+        return self.filter(
+            Exists(cited_public_event), review_state=ReviewState.PUBLISHED, embargoed=False
+        )
+
+    def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
+        """Return organisations whose name, acronym or alias matches or nearly matches."""
+        return DuplicateFinder(self).find(
+            name_en=name_en, name_zh=name_zh, acronym=acronym, exclude_pk=exclude_pk
+        )
+
+    def for_listing(self):
+        return self.order_by("-public_latest_event_on", "name_en", "slug")
 
 
 class Organisation(Reviewable):
