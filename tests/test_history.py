@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from closures import services
@@ -48,7 +50,8 @@ def test_admin_history_shows_a_diff_and_revert_links(client, reviewer, make_orga
     client.force_login(reviewer)
     page = client.get(f"/admin/closures/organisation/{organisation.pk}/history/")
     text = page.content.decode()
-    assert "Old Name" in text and "New Name" in text
+    assert "English name:</strong>" in text
+    assert re.search(r"Old Name\s*&nbsp;&rarr;&nbsp;&nbsp;New Name", text)
     assert "Revert to this version" in text
 
 
