@@ -241,3 +241,9 @@ def archive_service(settings, local_web):
     settings.SOURCE_ARCHIVE_ACCESS_KEY = "test-access"
     settings.SOURCE_ARCHIVE_SECRET = "test-secret"
     return local_web
+
+
+@pytest.fixture(autouse=True)
+def import_preview_dir(settings, tmp_path):
+    """Keep uploads waiting for confirmation out of the working tree."""
+    settings.IMPORT_PREVIEW_DIR = tmp_path / "import-previews"
