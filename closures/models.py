@@ -7,7 +7,12 @@ querysets that build on it): every public channel starts there.
 """
 
 import datetime as dt
+import difflib
 import hashlib
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
@@ -213,6 +218,117 @@ class Reviewable(models.Model):
 # --- Organisations ----------------------------------------------------------------------
 
 
+DUPLICATE_NAME_SIMILARITY = 0.9
+
+
+def normalise_name(name: str) -> str:
+    """Fold case, full-width forms and punctuation so trivially different names compare equal."""
+    folded = unicodedata.normalize("NFKC", name or "").casefold()
+    return re.sub(r"[\W_]+", "", folded)
+
+
+def _trigrams(name: str) -> set[str]:
+    return {name[start : start + 3] for start in range(max(len(name) - 2, 1))}
+
+
+def _similar(mine: str, theirs: str) -> bool:
+    if mine == theirs:
+        return True
+    # The best ratio two strings can reach is bounded by their lengths; checking that first
+    # skips building a matcher for nearly every pair.
+    if 2 * min(len(mine), len(theirs)) < DUPLICATE_NAME_SIMILARITY * (len(mine) + len(theirs)):
+        return False
+    matcher = difflib.SequenceMatcher(None, mine, theirs)
+    return (
+        matcher.real_quick_ratio() >= DUPLICATE_NAME_SIMILARITY
+        and matcher.ratio() >= DUPLICATE_NAME_SIMILARITY
+    )
+
+
+@dataclass(frozen=True)
+class ChangeLogEntry:
+    """One published change, worded for the public: no curator names, no reasons."""
+
+    changed_at: dt.datetime
+    summary: str
+
+
+# Fields whose changes the public change log never mentions: workflow bookkeeping and
+# anything a curator may mark sensitive. Derived fields (not editable) are left out as well.
+CHANGE_LOG_HIDDEN_FIELDS = frozenset(
+    {
+        "review_state",
+        "embargoed",
+        "embargo_reason",
+        "embargo_review_on",
+        "notes",
+        "notes_sensitive",
+        "withdrawn_reason",
+    }
+)
+
+
+def _public_versions(history):
+    """Yield (version, previous version) for each version that was public when it was made."""
+    versions = list(history.order_by("history_date", "history_id"))
+    previous = None
+    for version in versions:
+        if version.review_state == ReviewState.PUBLISHED and not version.embargoed:
+            yield version, previous
+        previous = version
+
+
+def _changed_field_labels(model, version, previous) -> list[str]:
+    delta = version.diff_against(previous, excluded_fields=CHANGE_LOG_HIDDEN_FIELDS)
+    fields = [model._meta.get_field(name) for name in delta.changed_fields]
+    return [str(field.verbose_name) for field in fields if field.editable]
+
+
+class DuplicateFinder:
+    """The normalised names of a set of organisations, built once and asked many times.
+
+    Names are compared after folding case, width, punctuation and spacing, then by difflib's
+    ratio, so "H.K. Alliance" and "HK  Alliance" count as the same name. A trigram index picks
+    the few names worth a ratio, so a lookup stays cheap on a registry of thousands; the
+    comparison runs in Python so it behaves the same on SQLite and PostgreSQL.
+    """
+
+    def __init__(self, organisations):
+        self.organisations: list[Organisation] = []
+        self.by_name: dict[str, set[int]] = defaultdict(set)
+        self.by_acronym: dict[str, set[int]] = defaultdict(set)
+        self.by_trigram: dict[str, set[str]] = defaultdict(set)
+        for index, organisation in enumerate(organisations.prefetch_related("aliases")):
+            self.organisations.append(organisation)
+            names = {organisation.name_en, organisation.name_zh}
+            names.update(alias.name for alias in organisation.aliases.all())
+            for name in {normalise_name(name) for name in names} - {""}:
+                self.by_name[name].add(index)
+                for trigram in _trigrams(name):
+                    self.by_trigram[trigram].add(name)
+            if acronym := normalise_name(organisation.acronym):
+                self.by_acronym[acronym].add(index)
+
+    def find(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
+        wanted = {normalise_name(name_en), normalise_name(name_zh)} - {""}
+        acronym = normalise_name(acronym)
+        found: set[int] = set()
+        if acronym:
+            found |= self.by_acronym.get(acronym, set()) | self.by_name.get(acronym, set())
+        for name in wanted:
+            found |= self.by_acronym.get(name, set())
+            trigrams = _trigrams(name)
+            shared = Counter(
+                other for trigram in trigrams for other in self.by_trigram.get(trigram, ())
+            )
+            for other, count in shared.items():
+                if count >= len(trigrams) / 2 and _similar(name, other):
+                    found |= self.by_name[other]
+            found |= self.by_name.get(name, set())
+        matches = [self.organisations[index] for index in sorted(found)]
+        return [organisation for organisation in matches if organisation.pk != exclude_pk]
+
+
 class OrganisationQuerySet(models.QuerySet):
     def public(self):
         """Return what the public may see: published, not embargoed, with a cited event.
@@ -227,6 +343,12 @@ class OrganisationQuerySet(models.QuerySet):
         )
         return self.filter(
             Exists(cited_public_event), review_state=ReviewState.PUBLISHED, embargoed=False
+        )
+
+    def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
+        """Return organisations whose name, acronym or alias matches or nearly matches."""
+        return DuplicateFinder(self).find(
+            name_en=name_en, name_zh=name_zh, acronym=acronym, exclude_pk=exclude_pk
         )
 
     def for_listing(self):
@@ -409,6 +531,52 @@ class Organisation(Reviewable):
             raise ValidationError(
                 _("A record needs at least one event with a cited source before it is published.")
             )
+
+    def likely_duplicates(self) -> list["Organisation"]:
+        return Organisation.objects.likely_duplicates(
+            name_en=self.name_en, name_zh=self.name_zh, acronym=self.acronym, exclude_pk=self.pk
+        )
+
+    def public_change_log(self, limit: int = 20) -> list[ChangeLogEntry]:
+        """Dated summaries of published changes to the record and its public events.
+
+        Only versions made while the record (or event) was published and not embargoed count,
+        and only events that are public now, so nothing embargoed or unpublished shows through.
+        """
+        entries = []
+        for version, previous in _public_versions(self.history.all()):
+            if previous is None or previous.review_state != ReviewState.PUBLISHED:
+                summary = str(_("Record published"))
+            elif previous.embargoed:
+                continue
+            else:
+                labels = _changed_field_labels(Organisation, version, previous)
+                if not labels:
+                    continue
+                summary = str(_("Updated: %s")) % ", ".join(labels)
+            entries.append(ChangeLogEntry(version.history_date, summary))
+        for event in self.events.public_regardless_of_organisation():
+            kind = event.get_event_type_display()
+            for version, previous in _public_versions(event.history.all()):
+                if previous is None or previous.review_state != ReviewState.PUBLISHED:
+                    summary = str(_("Event added: %s")) % kind
+                elif previous.embargoed:
+                    summary = str(_("Event added: %s")) % kind
+                else:
+                    labels = _changed_field_labels(Event, version, previous)
+                    if not labels:
+                        continue
+                    summary = str(_("Event updated (%(event)s): %(fields)s")) % {
+                        "event": kind,
+                        "fields": ", ".join(labels),
+                    }
+                entries.append(ChangeLogEntry(version.history_date, summary))
+        entries.sort(key=lambda entry: entry.changed_at, reverse=True)
+        return entries[:limit]
+
+    def public_last_updated(self) -> dt.datetime | None:
+        log = self.public_change_log(limit=1)
+        return log[0].changed_at if log else None
 
     def has_cited_event(self) -> bool:
         return bool(self.pk) and Citation.objects.filter(event__organisation=self).exists()
@@ -710,6 +878,13 @@ class Event(Reviewable):
 
 
 class SourceQuerySet(models.QuerySet):
+    def broken(self):
+        """Sources whose last checks failed in a row often enough to need a curator."""
+        return self.filter(consecutive_failures__gte=settings.SOURCE_BROKEN_AFTER_FAILURES)
+
+    def unarchived(self):
+        return self.filter(archived_url="")
+
     def public(self):
         """Return the sources cited by at least one public event."""
         return self.filter(

@@ -24,12 +24,14 @@ from .models import (
     AliasKind,
     Citation,
     Claim,
+    DuplicateFinder,
     Event,
     EventType,
     Language,
     Organisation,
     Reason,
     ReasonCategory,
+    Reviewable,
     ReviewState,
     Source,
     SourceType,
@@ -324,15 +326,18 @@ def import_registry(
     if review_state not in (ReviewState.DRAFT, ReviewState.IN_REVIEW, ReviewState.PUBLISHED):
         raise ValueError(f"Imported records cannot start as {review_state!r}.")
     parsed, problems = _parse_rows(rows)
-    if problems:
-        raise ImportFailed(problems)
     report = ImportReport(dry_run=dry_run)
+    # Rows that parsed are still validated against the models (in a transaction that a
+    # problem rolls back), so one pass reports every invalid row, not just the first kind.
+    bad_rows = {problem.row for problem in problems}
     with transaction.atomic():
         writer = _RegistryWriter(report=report, review_state=review_state, user=user, reason=reason)
         for slug, organisation_rows in _group_by_organisation(parsed).items():
-            writer.write_organisation(slug, organisation_rows)
-        if writer.problems:
-            raise ImportFailed(writer.problems)
+            good_rows = [row for row in organisation_rows if row.number not in bad_rows]
+            if good_rows:
+                writer.write_organisation(slug, good_rows)
+        if problems or writer.problems:
+            raise ImportFailed(problems + writer.problems)
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -594,6 +599,60 @@ def _assign(instance, values: dict[str, Any]) -> bool:
     return changed
 
 
+# --- Import with preview ---------------------------------------------------------------
+
+
+@dataclass
+class ImportPreview:
+    """What a confirmed import would do, from a dry run that wrote nothing."""
+
+    report: ImportReport | None = None
+    problems: list[ImportProblem] = field(default_factory=list)
+    duplicates: dict[str, list[Organisation]] = field(default_factory=dict)
+
+    def rows_by_action(self) -> dict[str, list[RowOutcome]]:
+        grouped: dict[str, list[RowOutcome]] = {"created": [], "updated": [], "unchanged": []}
+        for row in self.report.rows if self.report else []:
+            grouped[row.action].append(row)
+        return grouped
+
+
+def preview_import(
+    *, file: Path, filename: str, review_state: str, user, reason: str
+) -> ImportPreview:
+    """Dry-run an uploaded spreadsheet and flag new organisations that look like existing ones."""
+    try:
+        rows = read_spreadsheet(file, filename=filename)
+        report = import_registry(
+            rows=rows, dry_run=True, review_state=review_state, user=user, reason=reason
+        )
+    except ImportFailed as failure:
+        return ImportPreview(problems=failure.problems)
+    created = {outcome.organisation_slug for outcome in report.rows if outcome.action == "created"}
+    duplicates = {}
+    finder = DuplicateFinder(Organisation.objects.all()) if created else None
+    for row in rows:
+        slug = (row.get("organisation_id") or "").strip()
+        if slug not in created or slug in duplicates:
+            continue
+        duplicates[slug] = finder.find(
+            name_en=(row.get("name_en") or "").strip(),
+            name_zh=(row.get("name_zh") or "").strip(),
+            acronym=(row.get("acronym") or "").strip(),
+        )
+    return ImportPreview(
+        report=report, duplicates={slug: found for slug, found in duplicates.items() if found}
+    )
+
+
+def import_spreadsheet(
+    *, file: Path, filename: str, review_state: str, user, reason: str
+) -> ImportReport:
+    """Import a confirmed upload; all or nothing, like `import_registry`."""
+    rows = read_spreadsheet(file, filename=filename)
+    return import_registry(rows=rows, review_state=review_state, user=user, reason=reason)
+
+
 # --- Derived fields ---------------------------------------------------------------------
 
 
@@ -608,3 +667,208 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
             # Derived fields are not a curator's change: keep them out of the history.
             organisation.save_without_historical_record(update_fields=Organisation.DERIVED_FIELDS)
     return organisation
+
+
+# --- Review workflow --------------------------------------------------------------------
+
+
+class WorkflowRefused(Exception):
+    """Raised when a workflow step is not allowed; nothing has been written."""
+
+
+def is_reviewer(user) -> bool:
+    return bool(user and user.has_perm("closures.publish_organisation"))
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise WorkflowRefused(message)
+
+
+def _require_state(record: Reviewable, *states: str) -> None:
+    if record.review_state not in states:
+        allowed = " or ".join(str(ReviewState(state).label) for state in states)
+        raise WorkflowRefused(
+            f"{record} is {record.get_review_state_display()}; this step needs it {allowed}."
+        )
+
+
+def _author(record: Reviewable):
+    """Who submitted the record: the four-eyes rule keeps them from publishing it themselves."""
+    if isinstance(record, Organisation):
+        return record.submitted_by
+    latest = record.history.order_by("-history_date").first()
+    return latest.history_user if latest else None
+
+
+def _require_four_eyes(record: Reviewable, user, verb: str) -> None:
+    author = _author(record)
+    if user.is_superuser or author is None or author.pk != user.pk:
+        return
+    raise WorkflowRefused(
+        f"{record} was submitted by you; another reviewer must {verb} it (four-eyes rule)."
+    )
+
+
+def _save_step(record: Reviewable, *, user, reason: str) -> None:
+    record.full_clean()
+    record._change_reason = reason
+    record._history_user = user
+    record.save()
+
+
+def _locked(record: Reviewable) -> Reviewable:
+    return type(record).objects.select_for_update().get(pk=record.pk)
+
+
+def _events_to_carry(organisation: Organisation, *states: str):
+    """Events move with their organisation through review, unless withdrawn on their own."""
+    return organisation.events.filter(review_state__in=states)
+
+
+def submit_for_review(*, record: Reviewable, user, reason: str = "") -> Reviewable:
+    """Hand a draft to the reviewers; an organisation takes its draft events with it."""
+    _require(user.has_perm("closures.change_organisation"), "You cannot edit records.")
+    with transaction.atomic():
+        record = _locked(record)
+        _require_state(record, ReviewState.DRAFT)
+        record.review_state = ReviewState.IN_REVIEW
+        if isinstance(record, Organisation):
+            record.submitted_by = user
+            for event in _events_to_carry(record, ReviewState.DRAFT):
+                event.review_state = ReviewState.IN_REVIEW
+                _save_step(event, user=user, reason=reason or "Submitted for review")
+        _save_step(record, user=user, reason=reason or "Submitted for review")
+    return record
+
+
+def publish(*, record: Reviewable, user, reason: str = "") -> Reviewable:
+    """Publish a record in review; its events in review are published with it."""
+    _require(is_reviewer(user), "Only reviewers can publish.")
+    with transaction.atomic():
+        record = _locked(record)
+        _require_state(record, ReviewState.IN_REVIEW)
+        _require_four_eyes(record, user, "publish")
+        if isinstance(record, Organisation):
+            for event in _events_to_carry(record, ReviewState.IN_REVIEW):
+                event.review_state = ReviewState.PUBLISHED
+                _save_step(event, user=user, reason=reason or "Published")
+            record.first_published_at = record.first_published_at or timezone.now()
+        record.review_state = ReviewState.PUBLISHED
+        try:
+            _save_step(record, user=user, reason=reason or "Published")
+        except ValidationError as error:
+            raise WorkflowRefused(" ".join(error.messages)) from None
+        _refresh_after_step(record)
+    return record
+
+
+def return_to_draft(*, record: Reviewable, user, reason: str) -> Reviewable:
+    """Send a record in review (or a withdrawn one, by a reviewer) back to its curators."""
+    _require(bool(reason.strip()), "Say why the record goes back to draft.")
+    with transaction.atomic():
+        record = _locked(record)
+        _require_state(record, ReviewState.IN_REVIEW, ReviewState.WITHDRAWN)
+        author = _author(record)
+        own_submission = author is not None and author.pk == user.pk
+        _require(
+            is_reviewer(user) or (own_submission and record.review_state == ReviewState.IN_REVIEW),
+            "Only reviewers, or the curator who submitted it, can return a record to draft.",
+        )
+        record.review_state = ReviewState.DRAFT
+        if isinstance(record, Organisation):
+            for event in _events_to_carry(record, ReviewState.IN_REVIEW):
+                event.review_state = ReviewState.DRAFT
+                _save_step(event, user=user, reason=reason)
+        _save_step(record, user=user, reason=reason)
+        _refresh_after_step(record)
+    return record
+
+
+def withdraw(*, record: Reviewable, user, reason: str) -> Reviewable:
+    """Take a published record down; its address then shows the public `reason`."""
+    _require(is_reviewer(user), "Only reviewers can withdraw.")
+    _require(bool(reason.strip()), "Give the public reason for the withdrawal.")
+    with transaction.atomic():
+        record = _locked(record)
+        _require_state(record, ReviewState.PUBLISHED)
+        _require_four_eyes(record, user, "withdraw")
+        record.review_state = ReviewState.WITHDRAWN
+        if isinstance(record, Organisation):
+            record.withdrawn_reason = reason
+        _save_step(record, user=user, reason=f"Withdrawn: {reason}")
+        _refresh_after_step(record)
+    return record
+
+
+def set_embargo(
+    *, record: Reviewable, user, reason: str, review_on: dt.date | None = None
+) -> Reviewable:
+    """Hide a record from every public channel, whatever its review state."""
+    _require(user.has_perm("closures.embargo_organisation"), "Only reviewers can embargo.")
+    _require(bool(reason.strip()), "Give the reason for the embargo.")
+    with transaction.atomic():
+        record = _locked(record)
+        record.embargoed = True
+        record.embargo_reason = reason
+        record.embargo_review_on = review_on
+        _save_step(record, user=user, reason="Embargo set")
+        _refresh_after_step(record)
+    return record
+
+
+def lift_embargo(*, record: Reviewable, user, reason: str = "") -> Reviewable:
+    _require(user.has_perm("closures.embargo_organisation"), "Only reviewers can lift an embargo.")
+    with transaction.atomic():
+        record = _locked(record)
+        _require(record.embargoed, f"{record} is not embargoed.")
+        record.embargoed = False
+        record.embargo_reason = ""
+        record.embargo_review_on = None
+        _save_step(record, user=user, reason=reason or "Embargo lifted")
+        _refresh_after_step(record)
+    return record
+
+
+def _refresh_after_step(record: Reviewable) -> None:
+    organisation_id = record.pk if isinstance(record, Organisation) else record.organisation_id
+    refresh_organisation(organisation_id=organisation_id)
+
+
+# Review state and embargo change only through the steps above, never by a revert.
+WORKFLOW_FIELDS = frozenset(
+    {
+        "review_state",
+        "embargoed",
+        "embargo_reason",
+        "embargo_review_on",
+        "withdrawn_reason",
+        "submitted_by",
+        "first_published_at",
+    }
+)
+
+
+def revert_to_version(*, historical_record, user, reason: str = ""):
+    """Restore the content of an earlier version; the review state and embargo stay as they are."""
+    _require(is_reviewer(user), "Only reviewers can revert to an earlier version.")
+    model = historical_record.instance_type
+    with transaction.atomic():
+        current = model.objects.select_for_update().filter(pk=historical_record.instance.pk)
+        current = current.first()
+        restored = historical_record.instance
+        if current is not None:
+            for name in WORKFLOW_FIELDS:
+                if hasattr(current, name):
+                    setattr(restored, name, getattr(current, name))
+        version = historical_record.history_date.strftime("%Y-%m-%d %H:%M")
+        try:
+            restored.full_clean(validate_unique=False)
+        except ValidationError as error:
+            raise WorkflowRefused(" ".join(error.messages)) from None
+        restored._change_reason = reason or f"Reverted to the version of {version}"
+        restored._history_user = user
+        restored.save()
+        if isinstance(restored, Reviewable):
+            _refresh_after_step(restored)
+    return restored

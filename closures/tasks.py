@@ -2,10 +2,57 @@
 
 from celery import shared_task
 
-from . import services
+from . import services, sources
+from .models import Source
+
+RETRY_POLICY = {
+    "retry_backoff": 30,
+    "retry_backoff_max": 3600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 @shared_task(acks_late=True)
 def refresh_organisation(organisation_id: int) -> str:
     """Recompute an organisation's derived status after its events changed."""
     return services.refresh_organisation(organisation_id=organisation_id).current_status
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(sources.HostBusy,), **RETRY_POLICY)
+def check_source(self, source_id: int) -> int | None:
+    """Check one source URL; returns its failures in a row."""
+    source = sources.check_source(source_id=source_id, wait_for_host=self.request.is_eager)
+    return source.consecutive_failures if source else None
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(sources.HostBusy, sources.ArchiveUnavailable),
+    **RETRY_POLICY,
+)
+def archive_source(self, source_id: int) -> str | None:
+    """Ask the web archive for a snapshot of a source that lacks one."""
+    source = sources.archive_source(source_id=source_id, wait_for_host=self.request.is_eager)
+    return source.archived_url if source else None
+
+
+@shared_task
+def check_all_sources() -> int:
+    """Beat entry point: fan out one check per source."""
+    source_ids = list(Source.objects.values_list("pk", flat=True))
+    for source_id in source_ids:
+        check_source.delay(source_id)
+    return len(source_ids)
+
+
+@shared_task
+def archive_missing_sources() -> int:
+    """Beat entry point: fan out archiving for sources without a snapshot, when configured."""
+    if not sources.archive_configured():
+        return 0
+    source_ids = list(Source.objects.unarchived().values_list("pk", flat=True))
+    for source_id in source_ids:
+        archive_source.delay(source_id)
+    return len(source_ids)

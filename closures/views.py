@@ -1,8 +1,35 @@
 from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import render
 from django.views.generic import DetailView, ListView
 
 from .filters import RegistryFilterSet
-from .models import Citation, Event, Organisation
+from .models import Citation, Event, Organisation, ReviewState
+
+
+class WithdrawnRecordMixin:
+    """Answer 410 Gone, with the public reason, at the address of a withdrawn record.
+
+    Only a record that was once public qualifies: a withdrawn draft or an embargoed record
+    stays a plain 404, so the address reveals nothing that was never published.
+    """
+
+    withdrawn_template_name = "closures/organisation_withdrawn.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            withdrawn = Organisation.objects.filter(
+                slug=kwargs.get("slug"),
+                review_state=ReviewState.WITHDRAWN,
+                embargoed=False,
+                first_published_at__isnull=False,
+            ).first()
+            if withdrawn is None:
+                raise
+            context = {"organisation": withdrawn}
+            return render(request, self.withdrawn_template_name, context, status=410)
 
 
 class OrganisationListView(ListView):
@@ -22,7 +49,7 @@ class OrganisationListView(ListView):
         return super().get_context_data(filter=self.filterset, **kwargs)
 
 
-class OrganisationDetailView(DetailView):
+class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
     template_name = "closures/organisation_detail.html"
     context_object_name = "organisation"
 

@@ -134,3 +134,40 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- Curation (issue 5) -----------------------------------------------------------------
+
+# Spreadsheet uploads in the admin: a bound on size keeps a stray file from filling memory.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
+IMPORT_ALLOWED_EXTENSIONS = (".csv", ".xlsx")
+# Uploaded spreadsheets wait here between preview and confirmation, keyed by a random token.
+IMPORT_PREVIEW_DIR = Path(
+    os.environ.get("IMPORT_PREVIEW_DIR", BASE_DIR / "var" / "import-previews")
+)
+# Reverting goes through the reviewer-only service, never simple-history's own revert form.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+SOURCE_CHECK_TIMEOUT_SECONDS = float(os.environ.get("SOURCE_CHECK_TIMEOUT_SECONDS", "20"))
+SOURCE_BROKEN_AFTER_FAILURES = int(os.environ.get("SOURCE_BROKEN_AFTER_FAILURES", "2"))
+# Minimum spacing between requests to one host, so a batch of checks is not a flood.
+SOURCE_HOST_SPACING_SECONDS = float(os.environ.get("SOURCE_HOST_SPACING_SECONDS", "5"))
+SOURCE_USER_AGENT = os.environ.get(
+    "SOURCE_USER_AGENT", "HK-Closures-Registry source checker (+https://example.org/registry)"
+)
+# Internet Archive Save Page Now (SPN2). Nothing is sent unless both keys are set.
+SOURCE_ARCHIVE_URL = os.environ.get("SOURCE_ARCHIVE_URL", "https://web.archive.org/save")
+SOURCE_ARCHIVE_REPLAY_URL = os.environ.get(
+    "SOURCE_ARCHIVE_REPLAY_URL", "https://web.archive.org/web/"
+)
+SOURCE_ARCHIVE_ACCESS_KEY = os.environ.get("SOURCE_ARCHIVE_ACCESS_KEY", "")
+SOURCE_ARCHIVE_SECRET = os.environ.get("SOURCE_ARCHIVE_SECRET", "")
+SOURCE_ARCHIVE_POLL_SECONDS = float(os.environ.get("SOURCE_ARCHIVE_POLL_SECONDS", "5"))
+SOURCE_ARCHIVE_POLL_ATTEMPTS = int(os.environ.get("SOURCE_ARCHIVE_POLL_ATTEMPTS", "24"))
+
+CELERY_BEAT_SCHEDULE = {
+    "check-sources-daily": {"task": "closures.tasks.check_all_sources", "schedule": 24 * 3600},
+    "archive-sources-daily": {
+        "task": "closures.tasks.archive_missing_sources",
+        "schedule": 24 * 3600,
+    },
+}

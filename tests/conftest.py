@@ -1,9 +1,16 @@
 """Small deterministic builders for registry records."""
 
 import datetime as dt
+import ipaddress
 import itertools
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import pytest
+from django.contrib.auth.models import Group
 
 from closures.models import (
     Citation,
@@ -84,3 +91,159 @@ def make_public_organisation(make_organisation, make_event):
         return organisation
 
     return make
+
+
+# --- Curation (issue 5): users, no internet, eager tasks, a local web server -------------
+
+
+def _staff_in(django_user_model, username: str, group: str):
+    user = django_user_model.objects.create_user(username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def curator(django_user_model):
+    return _staff_in(django_user_model, "curator", "Curators")
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return _staff_in(django_user_model, "reviewer", "Reviewers")
+
+
+@pytest.fixture
+def second_reviewer(django_user_model):
+    return _staff_in(django_user_model, "second-reviewer", "Reviewers")
+
+
+def _is_loopback(address) -> bool:
+    if not isinstance(address, tuple):
+        return True  # Unix sockets never leave the machine.
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet():
+    """Refuse every connection that would leave 127.0.0.1: the tests never touch the internet."""
+    original_connect, original_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(original):
+        def connect(self, address):
+            if not _is_loopback(address):
+                raise ConnectionRefusedError(f"tests may not connect to {address!r}")
+            return original(self, address)
+
+        return connect
+
+    socket.socket.connect = guarded(original_connect)
+    socket.socket.connect_ex = guarded(original_connect_ex)
+    yield
+    socket.socket.connect, socket.socket.connect_ex = original_connect, original_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks(request, settings):
+    """Run Celery tasks in-process unless the test needs the real broker (`broker` marker)."""
+    from registry.celery import app
+
+    settings.SOURCE_HOST_SPACING_SECONDS = 0
+    settings.SOURCE_ARCHIVE_POLL_SECONDS = 0
+    if request.node.get_closest_marker("broker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+class LocalWeb:
+    """A tiny web site and Save Page Now stand-in on 127.0.0.1, started by the tests."""
+
+    def __init__(self):
+        self.requests: list[tuple[str, str, dict]] = []
+        self.captures: dict[str, str] = {}
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def _handler(self):
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b"", headers=None):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                web.requests.append(("GET", self.path, dict(self.headers)))
+                if self.path.startswith("/ok"):
+                    self.reply(200, b"<html>still here</html>")
+                elif self.path.startswith("/moved"):
+                    self.reply(301, headers={"Location": "/ok/new-home"})
+                elif self.path.startswith("/save/status/"):
+                    job = self.path.rsplit("/", 1)[1]
+                    status = {"status": "success", "timestamp": "20240101000000"}
+                    self.reply(
+                        200, json.dumps({**status, "original_url": web.captures[job]}).encode()
+                    )
+                elif self.path.startswith("/gone"):
+                    self.reply(404, b"not found")
+                else:
+                    self.reply(500, b"error")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length).decode()
+                web.requests.append(("POST", self.path, dict(self.headers)))
+                job = f"job{len(web.captures) + 1}"
+                web.captures[job] = parse_qs(body)["url"][0]
+                self.reply(200, json.dumps({"job_id": job, "url": web.captures[job]}).encode())
+
+        return Handler
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def local_web():
+    web = LocalWeb()
+    yield web
+    web.stop()
+
+
+@pytest.fixture
+def archive_service(settings, local_web):
+    """Point the archiver at the local Save Page Now stand-in, with made-up credentials."""
+    settings.SOURCE_ARCHIVE_URL = local_web.url("/save")
+    settings.SOURCE_ARCHIVE_REPLAY_URL = "https://archive.example.org/web/"
+    settings.SOURCE_ARCHIVE_ACCESS_KEY = "test-access"
+    settings.SOURCE_ARCHIVE_SECRET = "test-secret"
+    return local_web
+
+
+@pytest.fixture(autouse=True)
+def import_preview_dir(settings, tmp_path):
+    """Keep uploads waiting for confirmation out of the working tree."""
+    settings.IMPORT_PREVIEW_DIR = tmp_path / "import-previews"

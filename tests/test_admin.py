@@ -1,23 +1,8 @@
 import pytest
-from django.contrib.auth.models import Group
 
 from closures.models import Event, EventType, Organisation, ReviewState, Status
 
 CONTENT_MODELS = ["organisation", "alias", "event", "source", "citation"]
-
-
-@pytest.fixture
-def curator(django_user_model):
-    user = django_user_model.objects.create_user("curator", is_staff=True)
-    user.groups.add(Group.objects.get(name="Curators"))
-    return user
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    user = django_user_model.objects.create_user("reviewer", is_staff=True)
-    user.groups.add(Group.objects.get(name="Reviewers"))
-    return user
 
 
 @pytest.mark.parametrize("model", CONTENT_MODELS)
@@ -66,11 +51,14 @@ def test_curator_sees_visibility_fields_read_only(client, curator, make_organisa
     assert "embargoed" not in form_fields
 
 
-def test_reviewer_can_edit_visibility_fields(client, reviewer, make_organisation):
+def test_visibility_fields_change_only_through_actions_even_for_reviewers(
+    client, reviewer, make_organisation
+):
     organisation = make_organisation()
     client.force_login(reviewer)
     response = client.get(f"/admin/closures/organisation/{organisation.pk}/change/")
-    assert {"review_state", "embargoed"} <= set(response.context["adminform"].form.fields)
+    form_fields = set(response.context["adminform"].form.fields)
+    assert not {"review_state", "embargoed", "embargo_reason"} & form_fields
 
 
 def test_admin_pages_render(client, admin_user, make_public_organisation):
