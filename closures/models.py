@@ -508,6 +508,17 @@ class Organisation(Reviewable):
     def __str__(self):
         return self.display_name()
 
+    def save(self, *args, **kwargs):
+        # Whatever path renames a record, the search finds it by its new name at once.
+        if self.pk:
+            self.search_text = self.build_search_text(
+                aliases=self.aliases.values_list("name", flat=True),
+                public_events=self.events.public_regardless_of_organisation(),
+            )
+        else:
+            self.search_text = self.build_search_text(aliases=[], public_events=[])
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("closures:organisation-detail", kwargs={"slug": self.slug})
 

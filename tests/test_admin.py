@@ -1,6 +1,7 @@
 import pytest
 
 from closures.models import Event, EventType, Organisation, ReviewState, Status
+from closures.services import refresh_organisation
 
 CONTENT_MODELS = ["organisation", "alias", "event", "source", "citation"]
 
@@ -29,6 +30,7 @@ def test_changelist_searches_chinese_names_and_aliases(client, admin_user, make_
     make_organisation(name_en="Hong Kong Confederation of Trade Unions", name_zh="香港職工會聯盟")
     alias_owner = make_organisation(name_en="Hospital Authority Employees Alliance")
     alias_owner.aliases.create(name="HAEA staff front", language="en")
+    refresh_organisation(organisation_id=alias_owner.pk)  # as saving the admin form does
     make_organisation(name_en="Unrelated Group", name_zh="無關")
     client.force_login(admin_user)
     response = client.get("/admin/closures/organisation/", {"q": "職工會"})
