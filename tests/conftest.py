@@ -170,6 +170,10 @@ class LocalWeb:
     def __init__(self):
         self.requests: list[tuple[str, str, dict]] = []
         self.captures: dict[str, str] = {}
+        # When set, the next snapshot request hangs (until `release` or 60 s), as a worker
+        # might be killed in the middle of it.
+        self.stall_next_save = False
+        self.release = threading.Event()
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -215,6 +219,10 @@ class LocalWeb:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length).decode()
                 web.requests.append(("POST", self.path, dict(self.headers)))
+                if web.stall_next_save:
+                    web.stall_next_save = False
+                    web.release.wait(60)
+                    return
                 job = f"job{len(web.captures) + 1}"
                 web.captures[job] = parse_qs(body)["url"][0]
                 self.reply(200, json.dumps({"job_id": job, "url": web.captures[job]}).encode())
@@ -222,6 +230,7 @@ class LocalWeb:
         return Handler
 
     def stop(self):
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 

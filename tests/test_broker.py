@@ -20,8 +20,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def worker(archive_service):
-    """A worker process on CELERY_BROKER_URL, on a queue of its own, using the test database."""
+def start_worker(archive_service):
+    """Start worker processes on CELERY_BROKER_URL, on a queue of their own, on the test DB."""
     broker = os.environ.get("CELERY_BROKER_URL")
     if not broker:
         pytest.skip("CELERY_BROKER_URL is not set: no broker to run a real worker on")
@@ -39,13 +39,29 @@ def worker(archive_service):
         "SOURCE_ARCHIVE_ACCESS_KEY": "test-access",
         "SOURCE_ARCHIVE_SECRET": "test-secret",
         "SOURCE_ARCHIVE_POLL_SECONDS": "0",
+        # Short, so a killed worker's task comes back within the test.
+        "CELERY_VISIBILITY_TIMEOUT": "5",
     }
     command = [sys.executable, "-m", "celery", "-A", "registry", "worker", "--pool=solo"]
     command += ["-Q", queue, "--without-gossip", "--without-mingle", "-l", "warning"]
-    process = subprocess.Popen(command, env=env, cwd=Path(__file__).resolve().parent.parent)
-    yield queue
-    process.terminate()
-    process.wait(timeout=30)
+    processes = []
+
+    def start():
+        process = subprocess.Popen(command, env=env, cwd=Path(__file__).resolve().parent.parent)
+        processes.append(process)
+        return process
+
+    start.queue = queue
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def worker(start_worker):
+    start_worker()
+    return start_worker.queue
 
 
 def wait_for(predicate, timeout=60.0):
@@ -70,3 +86,32 @@ def test_real_worker_checks_and_archives_a_source(worker, archive_service):
     assert source.last_status_code == 200
     assert source.final_url == archive_service.url("/ok/new-home")
     assert source.archived_url.endswith(archive_service.url("/moved"))
+
+
+def test_a_task_whose_worker_is_killed_runs_again_and_records_once(start_worker, archive_service):
+    """The worker-kill drill: acks_late brings the task back; idempotence keeps one copy."""
+    source = Source.objects.create(url=archive_service.url("/ok/evidence"), title="Evidence")
+    archive_service.stall_next_save = True
+    doomed = start_worker()
+    tasks.archive_source.apply_async((source.pk,), queue=start_worker.queue)
+
+    def snapshot_requests():
+        return [request for request in archive_service.requests if request[0] == "POST"]
+
+    assert wait_for(lambda: len(snapshot_requests()) == 1), "the task never reached the archive"
+    doomed.kill()  # SIGKILL in the middle of the task: no chance to acknowledge or requeue
+    doomed.wait(timeout=30)
+    source.refresh_from_db()
+    assert not source.archived_url
+
+    start_worker()
+
+    def archived():
+        source.refresh_from_db()
+        return bool(source.archived_url)
+
+    assert wait_for(archived, timeout=90), "the task did not run again after its worker died"
+    time.sleep(6)  # past another visibility timeout: nothing else may arrive
+    assert len(snapshot_requests()) == 2  # the interrupted request and the one that completed
+    recorded = source.history.filter(history_change_reason="Archived copy recorded")
+    assert recorded.count() == 1
