@@ -1,0 +1,176 @@
+"""The embargo leak audit: every public channel, walked as an anonymous visitor.
+
+One registry holds an embargoed organisation, an unpublished draft, an embargoed event (with a
+source only it cites) on a published organisation, and sensitive notes. Each channel below is
+fetched and searched for every marker of those; counts are checked against the one record
+and the one event the public may see. A new public channel must be added to CHANNELS.
+"""
+
+import datetime as dt
+import io
+import json
+import zipfile
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+
+import pytest
+from django.utils.html import escape
+
+from closures.models import EventType, Organisation, OrganisationType, ReviewState
+
+# Text that exists only in hidden records or fields: none of it may reach the public.
+MARKERS = [
+    "embargoed-secret",
+    "Embargoed Secret Union",
+    "機密工會",
+    "draft-hidden",
+    "Draft Hidden Group",
+    "草稿團體",
+    "embargoed-event-uid",
+    "Secretcity",
+    "Hidden reason for leaving",
+    "隱藏原因",
+    "secret.example.org",
+    "Secret Source Title",
+    "Sensitive note naming a person",
+    "Members at risk of arrest",
+    "Event embargo reason",
+    "New Zealand",
+]
+
+
+@pytest.fixture
+def registry(make_public_organisation, make_event, make_source):
+    embargoed = make_public_organisation(
+        slug="embargoed-secret",
+        name_en="Embargoed Secret Union",
+        name_zh="機密工會",
+        org_type=OrganisationType.UNION,
+        embargoed=True,
+        embargo_reason="Members at risk of arrest",
+        event={"stated_reason_en": "Hidden reason for leaving", "stated_reason_zh": "隱藏原因"},
+    )
+    draft = make_public_organisation(
+        slug="draft-hidden",
+        name_en="Draft Hidden Group",
+        name_zh="草稿團體",
+        org_type=OrganisationType.POLITICAL_GROUP,
+        event={"stated_reason_en": "Hidden reason for leaving"},
+    )
+    draft.review_state = ReviewState.DRAFT
+    draft.save()
+    visible = make_public_organisation(
+        slug="visible-org",
+        name_en="Visible Teachers Association",
+        name_zh="公開教師協會",
+        org_type=OrganisationType.PROFESSIONAL_BODY,
+        notes="Sensitive note naming a person",
+        notes_sensitive=True,
+        event={"event_type": EventType.DISBANDED, "effective_on": dt.date(2021, 8, 10)},
+    )
+    hidden_event = make_event(
+        visible,
+        cited=False,
+        uid="embargoed-event-uid",
+        event_type=EventType.RELOCATED,
+        effective_on=dt.date(2022, 3, 1),
+        destination_country="NZ",
+        destination_city="Secretcity",
+        stated_reason_en="Hidden reason for leaving",
+        stated_reason_zh="隱藏原因",
+        embargoed=True,
+        embargo_reason="Event embargo reason",
+    )
+    secret_source = make_source(
+        url="https://secret.example.org/report", title="Secret Source Title"
+    )
+    hidden_event.citations.create(source=secret_source, claims=["destination"])
+    for organisation in (embargoed, draft, visible):
+        organisation.refresh_derived_fields()
+        organisation.save()
+    assert list(Organisation.objects.public()) == [visible]
+    return visible
+
+
+def read(response) -> str:
+    if getattr(response, "streaming", False):
+        body = b"".join(response.streaming_content)
+    else:
+        body = response.content
+    if body[:2] == b"PK":  # a zip: read every member
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return "\n".join(
+                archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+            )
+    return body.decode("utf-8", "replace")
+
+
+def assert_no_marker(text: str, where: str):
+    leaked = [marker for marker in MARKERS if marker.lower() in text.lower()]
+    assert not leaked, f"{where} shows {leaked}"
+
+
+# Every public channel, in both languages where it has a language.
+PAGES = ["/en/organisations/", "/zh-hant/organisations/"]
+FILTERS = [
+    "event_type=relocated",
+    "country=NZ",
+    "reason=nsl_pressure",
+    "year=2022",
+    "date_from=2022-01-01",
+    "status=relocated",
+    "org_type=union",
+    "org_type=political_group",
+    "ordering=-latest",
+]
+SEARCHES = [f"q={marker}" for marker in MARKERS]
+RECORDS = [
+    "/en/organisations/embargoed-secret/",
+    "/en/organisations/draft-hidden/",
+    "/zh-hant/organisations/embargoed-secret/",
+    "/en/organisations/visible-org/",
+    "/zh-hant/organisations/visible-org/",
+]
+CHANNELS = [
+    *PAGES,
+    *RECORDS,
+    *(f"/en/organisations/?{query}" for query in FILTERS + SEARCHES),
+]
+
+
+@pytest.mark.parametrize("url", CHANNELS)
+def test_no_hidden_content_in_any_public_channel(client, registry, url):
+    response = client.get(url)
+    assert response.status_code in (200, 404, 410), url
+    assert_no_marker(without_echo(read(response), url), url)
+
+
+def without_echo(text: str, url: str) -> str:
+    """Drop the visitor's own search terms, which a page rightly shows back to them."""
+    query = parse_qs(urlsplit(url).query).get("q", [""])[0]
+    if not query:
+        return text
+    for form in {query, escape(query), quote_plus(query), quote(query)}:
+        text = text.replace(form, "")
+    return text
+
+
+@pytest.mark.parametrize("query", FILTERS + SEARCHES + [""])
+def test_listing_counts_only_the_public_record(client, registry, query):
+    response = client.get(f"/en/organisations/?{query}")
+    organisations = list(response.context["page_obj"].paginator.object_list)
+    assert set(organisations) <= {registry}
+    # The visible record is found only through its public event, never its embargoed one.
+    if query in ("event_type=relocated", "country=NZ", "year=2022", "date_from=2022-01-01"):
+        assert organisations == []
+
+
+def test_hidden_records_answer_404(client, registry):
+    for slug in ("embargoed-secret", "draft-hidden"):
+        assert client.get(f"/en/organisations/{slug}/").status_code == 404
+
+
+def test_the_audit_catches_a_marker_inside_json():
+    # A check that cannot fail proves nothing: a marker nested in JSON must be caught.
+    text = json.dumps({"results": [{"name": "Embargoed Secret Union"}]})
+    with pytest.raises(AssertionError):
+        assert_no_marker(text, "sample")
