@@ -72,6 +72,13 @@ class RegistryFilterSet(django_filters.FilterSet):
     date_to = django_filters.DateFilter(
         label=_("To"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
     )
+    updated_since = django_filters.IsoDateTimeFilter(
+        label=_("Changed since"),
+        method="filter_updated_since",
+        help_text=_(
+            "ISO 8601 date and time: records that changed since then, for incremental sync."
+        ),
+    )
     ordering = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(("name_en", "name"), ("public_latest_event_on", "latest")),
@@ -84,6 +91,9 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
+
+    def filter_updated_since(self, queryset, name, value):
+        return queryset.changed_since(value)
 
     def filter_by_events(self, queryset, name, value):
         # All event criteria are applied together in filter_queryset: they describe one event.

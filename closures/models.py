@@ -345,6 +345,21 @@ class OrganisationQuerySet(models.QuerySet):
             Exists(cited_public_event), review_state=ReviewState.PUBLISHED, embargoed=False
         )
 
+    def no_longer_public(self):
+        """Records the public once saw and no longer does: what a synced copy must drop."""
+        return self.filter(first_published_at__isnull=False).exclude(pk__in=self.public())
+
+    def withdrawn_publicly(self):
+        """Withdrawn records whose withdrawal may be announced: once public, not embargoed."""
+        return self.filter(
+            review_state=ReviewState.WITHDRAWN, embargoed=False, first_published_at__isnull=False
+        )
+
+    def changed_since(self, moment):
+        """Records changed at or after `moment`, themselves or through one of their events."""
+        changed_event = Event.objects.filter(organisation=OuterRef("pk"), updated_at__gte=moment)
+        return self.filter(Q(updated_at__gte=moment) | Exists(changed_event))
+
     def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
         """Return organisations whose name, acronym or alias matches or nearly matches."""
         return DuplicateFinder(self).find(

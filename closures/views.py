@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.generic import DetailView, ListView
 
 from .filters import RegistryFilterSet
-from .models import Citation, Event, Organisation, ReviewState
+from .models import Citation, Event, Organisation
 
 
 class WithdrawnRecordMixin:
@@ -20,12 +20,9 @@ class WithdrawnRecordMixin:
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            withdrawn = Organisation.objects.filter(
-                slug=kwargs.get("slug"),
-                review_state=ReviewState.WITHDRAWN,
-                embargoed=False,
-                first_published_at__isnull=False,
-            ).first()
+            withdrawn = (
+                Organisation.objects.withdrawn_publicly().filter(slug=kwargs.get("slug")).first()
+            )
             if withdrawn is None:
                 raise
             context = {"organisation": withdrawn}

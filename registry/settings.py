@@ -35,10 +35,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "django_countries",
     "django_filters",
     "nested_admin",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "closures",
 ]
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,3 +180,40 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600,
     },
 }
+
+# --- API (issue 4) ----------------------------------------------------------------------
+
+API_ANONYMOUS_RATE = os.environ.get("API_ANONYMOUS_RATE", "120/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttle counts live in Django's cache: a shared cache (REDIS_URL) shares them.
+    "DEFAULT_THROTTLE_CLASSES": (
+        [] if API_ANONYMOUS_RATE == "off" else ["rest_framework.throttling.AnonRateThrottle"]
+    ),
+    "DEFAULT_THROTTLE_RATES": {"anon": None if API_ANONYMOUS_RATE == "off" else API_ANONYMOUS_RATE},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hong Kong Civil Society Closures Registry API",
+    "VERSION": "1",
+    "DESCRIPTION": (BASE_DIR / "closures" / "api_description.md").read_text(),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DatePrecisionEnum": "closures.dates.DatePrecision",
+        "LanguageEnum": "closures.models.Language",
+    },
+}
+# Anyone may read the API from a browser page elsewhere; nothing else is cross-origin.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Disposition"]
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")

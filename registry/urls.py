@@ -6,6 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("closures.api_urls")),
 ]
 # Public pages carry their language in the URL (/en/…, /zh-hant/…) so each is shareable.
 urlpatterns += i18n_patterns(path("", include("closures.urls")))

@@ -256,3 +256,13 @@ def archive_service(settings, local_web):
 def import_preview_dir(settings, tmp_path):
     """Keep uploads waiting for confirmation out of the working tree."""
     settings.IMPORT_PREVIEW_DIR = tmp_path / "import-previews"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with empty throttle counters and host slots."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

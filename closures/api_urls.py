@@ -1,0 +1,25 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import api
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("organisations", api.OrganisationViewSet, basename="organisation")
+router.register("events", api.EventViewSet, basename="event")
+router.register("sources", api.SourceViewSet, basename="source")
+
+urlpatterns = [
+    *router.urls,
+    path("withdrawn/", api.WithdrawnList.as_view(), name="withdrawn"),
+    path("taxonomies/", api.TaxonomyView.as_view(), name="taxonomies"),
+    re_path(
+        r"^export/(?P<name>(events\.(csv|json|ndjson))|organisations\.csv|sources\.csv)$",
+        api.ExportView.as_view(),
+        name="export",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,165 @@
+"""What the API shows of each record. Every field is listed: a curator-only field (notes,
+embargo, review state) can never appear by accident."""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .dates import iso_partial_date
+from .models import Alias, Citation, Event, Organisation, Source
+
+
+class PartialDateField(serializers.Field):
+    """An ISO 8601 date cut to its precision: `2021`, `2021-10` or `2021-10-03`."""
+
+    def __init__(self, precision_field, **kwargs):
+        self.precision_field = precision_field
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, event):
+        value = getattr(event, self.field_name + "_on")
+        return iso_partial_date(value, getattr(event, self.precision_field)) or None
+
+
+extend_schema_field({"type": "string", "nullable": True, "example": "2021-10"})(PartialDateField)
+
+
+class AliasSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Alias
+        fields = ["name", "language", "kind"]
+
+
+class CitationSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="uid", read_only=True)
+    source_url = serializers.CharField(source="source.url", read_only=True)
+
+    class Meta:
+        model = Citation
+        fields = ["source", "source_url", "quote", "claims"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="uid", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    announced = PartialDateField("announced_precision")
+    effective = PartialDateField("effective_precision")
+    destination_country = serializers.CharField(
+        source="destination_country.code", read_only=True, help_text="ISO 3166-1 alpha-2."
+    )
+    reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    citations = CitationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "organisation",
+            "event_type",
+            "announced",
+            "announced_precision",
+            "effective",
+            "effective_precision",
+            "occurred_from",
+            "occurred_to",
+            "destination_country",
+            "destination_city",
+            "stated_reason_en",
+            "stated_reason_zh",
+            "reasons",
+            "confidence",
+            "citations",
+            "updated_at",
+        ]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="slug", read_only=True)
+    status = serializers.CharField(source="public_status", read_only=True)
+    latest_event_on = serializers.DateField(source="public_latest_event_on", read_only=True)
+    aliases = AliasSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "id",
+            "url",
+            "page_url",
+            "name_en",
+            "name_zh",
+            "acronym",
+            "aliases",
+            "org_type",
+            "status",
+            "founded_year",
+            "description_en",
+            "description_zh",
+            "website",
+            "wikidata_id",
+            "latest_event_on",
+            "first_published_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, organisation):
+        path = reverse("api:organisation-detail", kwargs={"slug": organisation.slug})
+        return self.context["request"].build_absolute_uri(path)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page_url(self, organisation):
+        return self.context["request"].build_absolute_uri(organisation.get_absolute_url())
+
+
+class OrganisationDetailSerializer(OrganisationSerializer):
+    events = EventSerializer(many=True, read_only=True, source="public_events")
+
+    class Meta(OrganisationSerializer.Meta):
+        fields = [*OrganisationSerializer.Meta.fields, "events"]
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="uid", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "url",
+            "title",
+            "publisher",
+            "language",
+            "published_on",
+            "accessed_on",
+            "source_type",
+            "archived_url",
+            "archived_at",
+        ]
+
+
+class WithdrawnSerializer(serializers.ModelSerializer):
+    """A tombstone: the ID a synced copy must drop, and the public reason when there is one."""
+
+    id = serializers.CharField(source="slug", read_only=True)
+    withdrawn = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
+    since = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "withdrawn", "reason", "since"]
+
+    def get_withdrawn(self, organisation) -> bool:
+        return organisation.withdrawn_publicly_flag
+
+    def get_reason(self, organisation) -> str:
+        return organisation.withdrawn_reason if organisation.withdrawn_publicly_flag else ""
+
+
+class ChoiceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label_en = serializers.CharField()
+    label_zh = serializers.CharField()

@@ -1,0 +1,182 @@
+import datetime as dt
+from urllib.parse import urlencode
+
+import pytest
+from django.core.cache import cache
+from django.http import QueryDict
+from django.utils import timezone
+
+from closures.filters import RegistryFilterSet
+from closures.models import EventType, Organisation, OrganisationType, ReviewState
+
+
+@pytest.fixture
+def registry(make_public_organisation, make_event):
+    ctu = make_public_organisation(
+        slug="hkctu",
+        name_en="Hong Kong Confederation of Trade Unions",
+        name_zh="香港職工會聯盟",
+        acronym="HKCTU",
+        org_type=OrganisationType.UNION,
+        event={"effective_on": dt.date(2021, 10, 1), "effective_precision": "month"},
+    )
+    amnesty = make_public_organisation(
+        slug="amnesty-hk",
+        name_en="Amnesty International Hong Kong",
+        org_type=OrganisationType.INTERNATIONAL_NGO,
+        event={
+            "event_type": EventType.RELOCATED,
+            "destination_country": "TW",
+            "destination_city": "Taipei",
+            "effective_on": dt.date(2021, 12, 31),
+        },
+    )
+    make_event(
+        amnesty,
+        uid="amnesty-secret-move",
+        event_type=EventType.RELOCATED,
+        destination_country="GB",
+        embargoed=True,
+        embargo_reason="Staff at risk.",
+    )
+    make_public_organisation(
+        slug="hidden", name_en="Hidden Union", embargoed=True, embargo_reason="Risk."
+    )
+    for organisation in Organisation.objects.all():
+        organisation.refresh_derived_fields()
+        organisation.save()
+    return ctu, amnesty
+
+
+def ids(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.content
+    return sorted(row["id"] for row in response.json()["results"])
+
+
+def test_lists_show_public_records_only(client, registry):
+    assert ids(client, "/api/v1/organisations/") == ["amnesty-hk", "hkctu"]
+    event_ids = ids(client, "/api/v1/events/")
+    assert "amnesty-secret-move" not in event_ids and len(event_ids) == 2
+    assert client.get("/api/v1/organisations/hidden/").status_code == 404
+    assert client.get("/api/v1/events/amnesty-secret-move/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=職工會",
+        "search=trade",
+        "org_type=union",
+        "country=TW",
+        "event_type=relocated",
+        "year=2021",
+        "date_from=2021-12-01",
+        "status=relocated",
+        "",
+    ],
+)
+def test_api_and_listing_filters_select_the_same_records(client, registry, query):
+    params = QueryDict(query.replace("search=", "q="))
+    filterset = RegistryFilterSet(params, queryset=Organisation.objects.public())
+    assert filterset.is_valid()
+    expected = sorted(filterset.qs.values_list("slug", flat=True))
+    assert ids(client, f"/api/v1/organisations/?{query}") == expected
+
+
+def test_detail_carries_events_with_dates_at_their_precision(client, registry):
+    body = client.get("/api/v1/organisations/hkctu/").json()
+    (event,) = body["events"]
+    assert event["effective"] == "2021-10" and event["effective_precision"] == "month"
+    assert event["citations"][0]["source"].startswith("src-")
+    assert "notes" not in body and "review_state" not in body and "embargoed" not in body
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "org_type=bogus",
+        "date_from=2021-13-45",
+        "year=abc",
+        "page_size=100000",
+        "page_size=0",
+        "cursor=not-a-cursor",
+        "updated_since=yesterday",
+        "q=" + "x" * 5000,
+    ],
+)
+def test_bad_parameters_answer_400_with_a_message(client, registry, query):
+    response = client.get(f"/api/v1/organisations/?{query}")
+    if "cursor" in query:
+        assert response.status_code == 404  # DRF's answer for an unknown cursor, never 500
+    else:
+        assert response.status_code == 400
+        assert response.json()
+
+
+def test_cursor_pages_cover_every_record_once(client, registry, make_public_organisation):
+    for number in range(5):
+        make_public_organisation(slug=f"extra-{number}")
+    seen, url = [], "/api/v1/organisations/?page_size=2&ordering=-latest"
+    while url:
+        body = client.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert sorted(seen) == sorted(Organisation.objects.public().values_list("slug", flat=True))
+
+
+def test_updated_since_and_tombstones_let_a_copy_stay_in_sync(client, registry):
+    ctu, amnesty = registry
+    Organisation.objects.update(first_published_at=timezone.now())  # as publishing does
+    later = timezone.now() + dt.timedelta(seconds=1)
+    assert ids(client, "/api/v1/organisations/?" + urlencode({"updated_since": later})) == []
+    Organisation.objects.filter(pk=ctu.pk).update(
+        review_state=ReviewState.WITHDRAWN,
+        withdrawn_reason="Merged into another record.",
+        updated_at=later + dt.timedelta(seconds=1),
+    )
+    Organisation.objects.filter(pk=amnesty.pk).update(
+        embargoed=True, embargo_reason="Staff at risk.", updated_at=later
+    )
+    response = client.get("/api/v1/withdrawn/", {"updated_since": later.isoformat()})
+    rows = {row["id"]: row for row in response.json()["results"]}
+    assert rows["hkctu"]["withdrawn"] is True
+    assert rows["hkctu"]["reason"] == "Merged into another record."
+    # An embargo is announced as a plain disappearance: no reason, never the embargo's.
+    assert rows["amnesty-hk"] == {**rows["amnesty-hk"], "withdrawn": False, "reason": ""}
+    assert "Staff at risk" not in response.content.decode()
+    assert "hidden" not in rows  # never public, so nothing to withdraw
+
+
+def test_taxonomies_list_every_vocabulary(client, db):
+    body = client.get("/api/v1/taxonomies/").json()
+    assert {"organisation_types", "statuses", "event_types", "reasons", "confidence"} <= set(body)
+    assert {"code": "union"}.items() <= body["organisation_types"][1].items()
+
+
+def test_schema_and_docs_are_served_without_a_cdn(client, db):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/v1/organisations/" in schema.json()["paths"]
+    docs = client.get("/api/v1/docs/").content.decode()
+    assert "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
+
+
+def test_cors_is_open_for_reading_the_api(client, registry):
+    response = client.get("/api/v1/organisations/", HTTP_ORIGIN="https://example.edu")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/en/organisations/", HTTP_ORIGIN="https://example.edu"
+    )
+
+
+def test_anonymous_clients_are_throttled_with_retry_after(client, registry, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    cache.clear()
+    statuses = [client.get("/api/v1/organisations/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = client.get("/api/v1/export/events.csv")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    cache.clear()

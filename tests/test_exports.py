@@ -1,0 +1,141 @@
+import csv
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.db import connection
+
+from closures import exports
+from closures.models import Event, EventType, Organisation, OrganisationType
+
+
+@pytest.fixture
+def registry(make_public_organisation, make_event):
+    ctu = make_public_organisation(
+        slug="hkctu",
+        name_en="Hong Kong Confederation of Trade Unions",
+        name_zh="香港職工會聯盟",
+        org_type=OrganisationType.UNION,
+        event={
+            "effective_on": dt.date(2021, 10, 1),
+            "effective_precision": "month",
+            "stated_reason_en": '=HYPERLINK("http://evil.example") said, "quoted"\nand more',
+            "stated_reason_zh": "成員安全受威脅",
+        },
+    )
+    ctu.events.get().reasons.add("nsl_pressure", "safety_of_staff")
+    ctu.aliases.create(name="職工盟", language="zh-hant")
+    amnesty = make_public_organisation(
+        slug="amnesty-hk",
+        name_en="Amnesty International Hong Kong",
+        org_type=OrganisationType.INTERNATIONAL_NGO,
+        event={
+            "event_type": EventType.RELOCATED,
+            "destination_country": "TW",
+            "effective_on": dt.date(2021, 12, 31),
+            "stated_reason_en": "-1 options left",
+        },
+    )
+    make_event(
+        amnesty,
+        uid="amnesty-secret-move",
+        destination_country="GB",
+        stated_reason_en="Embargoed move",
+        embargoed=True,
+        embargo_reason="Staff at risk.",
+    )
+    make_public_organisation(
+        slug="hidden", name_en="Hidden Union", embargoed=True, embargo_reason="x"
+    )
+    for organisation in Organisation.objects.all():
+        organisation.refresh_derived_fields()
+        organisation.save()
+
+
+def fetch(client, url) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return b"".join(response.streaming_content)
+
+
+def read_csv(body: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_events_csv_reads_back_with_every_public_event_and_chinese_intact(client, registry):
+    rows = read_csv(fetch(client, "/api/v1/export/events.csv"))
+    assert len(rows) == Event.objects.public().count() == 2
+    ctu = next(row for row in rows if row["organisation_id"] == "hkctu")
+    assert ctu["organisation_name_zh"] == "香港職工會聯盟"
+    assert ctu["stated_reason_zh"] == "成員安全受威脅"
+    assert ctu["effective"] == "2021-10" and ctu["effective_precision"] == "month"
+    assert ctu["reasons"] == "nsl_pressure | safety_of_staff"
+    assert "Embargoed move" not in json.dumps(rows) and "hidden" not in json.dumps(rows)
+
+
+def test_formula_cells_are_neutralised_in_csv(client, registry):
+    rows = read_csv(fetch(client, "/api/v1/export/events.csv"))
+    reasons = {row["organisation_id"]: row["stated_reason_en"] for row in rows}
+    assert reasons["hkctu"].startswith("'=HYPERLINK(")
+    assert reasons["hkctu"].endswith('said, "quoted"\nand more')
+    assert reasons["amnesty-hk"] == "'-1 options left"
+
+
+def test_bom_option_for_excel(client, registry):
+    assert fetch(client, "/api/v1/export/events.csv?bom=1").startswith("\ufeff".encode())
+    assert not fetch(client, "/api/v1/export/events.csv").startswith("\ufeff".encode())
+
+
+def test_json_and_ndjson_equal_the_api_content(client, registry):
+    array = json.loads(fetch(client, "/api/v1/export/events.json"))
+    lines = [
+        json.loads(line) for line in fetch(client, "/api/v1/export/events.ndjson").splitlines()
+    ]
+    assert array == lines
+    api = {row["id"]: row for row in client.get("/api/v1/events/").json()["results"]}
+    assert {row["event_id"] for row in array} == set(api)
+    for row in array:
+        event = api[row["event_id"]]
+        assert row["effective"] == (event["effective"] or "")
+        assert row["stated_reason_zh"] == event["stated_reason_zh"]
+        assert row["source_ids"].split(" | ") == sorted(c["source"] for c in event["citations"])
+
+
+def test_exports_take_the_listing_filters(client, registry):
+    rows = read_csv(fetch(client, "/api/v1/export/events.csv?country=TW"))
+    assert [row["organisation_id"] for row in rows] == ["amnesty-hk"]
+    rows = read_csv(fetch(client, "/api/v1/export/organisations.csv?q=職工盟"))
+    assert [row["organisation_id"] for row in rows] == ["hkctu"]
+    assert rows[0]["aliases"] == "職工盟"
+    assert client.get("/api/v1/export/events.csv?date_from=nonsense").status_code == 400
+
+
+def test_organisations_and_sources_csv(client, registry):
+    organisations = read_csv(fetch(client, "/api/v1/export/organisations.csv"))
+    assert sorted(row["organisation_id"] for row in organisations) == ["amnesty-hk", "hkctu"]
+    sources = read_csv(fetch(client, "/api/v1/export/sources.csv"))
+    cited = {
+        uid
+        for row in read_csv(fetch(client, "/api/v1/export/events.csv"))
+        for uid in row["source_ids"].split(" | ")
+    }
+    assert {row["source_id"] for row in sources} == cited
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+@pytest.mark.parametrize("query", ["", "country=TW", "q=union"])
+def test_copy_fast_path_gives_the_same_bytes_as_the_portable_path(client, registry, query):
+    fast = fetch(client, f"/api/v1/export/events.csv?{query}")
+    events = Event.objects.public()
+    if query:
+        from django.http import QueryDict
+
+        from closures.filters import RegistryFilterSet
+
+        filterset = RegistryFilterSet(QueryDict(query), queryset=Organisation.objects.public())
+        assert filterset.is_valid()
+        events = filterset.filter_events(events)
+    portable = b"".join(exports.csv_lines(exports.event_rows(events), exports.EVENT_COLUMNS))
+    assert fast == portable
+    assert len(read_csv(fast)) == events.count() > 0  # real rows were compared
