@@ -3,11 +3,11 @@ PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 MANAGE := $(UV) run --frozen python manage.py
 
-.PHONY: run test setup uv migrate data serve check lint format
+.PHONY: run test setup uv migrate data serve check check-deploy lint format
 
 run: setup migrate data serve
 
-test: setup check lint
+test: setup check check-deploy lint
 	$(UV) run --frozen pytest
 
 uv:
@@ -28,6 +28,12 @@ serve:
 check:
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+
+# Production-like environment: DEBUG off, a strong key, the https-only protections on.
+check-deploy:
+	DJANGO_DEBUG=false DJANGO_HTTPS=true \
+	DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	$(MANAGE) check --deploy --fail-level WARNING
 
 lint:
 	$(UV) run --frozen ruff check .
