@@ -3,7 +3,7 @@ PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 MANAGE := $(UV) run --frozen python manage.py
 
-.PHONY: run test setup uv migrate data serve check check-deploy lint format
+.PHONY: run test setup uv migrate data serve serve-prod check check-deploy lint format
 
 run: setup migrate data serve
 
@@ -24,6 +24,10 @@ data:
 
 serve:
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# gunicorn, a Celery worker and beat on PostgreSQL and Redis; see the README's production recipe.
+serve-prod: setup
+	UV="$(UV)" PORT=$(PORT) deploy/serve-prod.sh
 
 check:
 	$(MANAGE) check
