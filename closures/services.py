@@ -220,6 +220,11 @@ class _RowParser:
         return self.row.get(column, "")
 
     def parse(self) -> ParsedRow:
+        for column, value in self.row.items():
+            # PostgreSQL cannot store NUL in text; without this the whole import would crash.
+            # A column without a header is never read, so its cells cannot do harm.
+            if column and "\x00" in value:
+                self.problem(column, "Contains a NUL character; remove it and save again.")
         for column in REQUIRED_COLUMNS:
             if not self.get(column):
                 self.problem(column, "This column is required.")

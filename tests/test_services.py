@@ -249,3 +249,12 @@ def test_command_reports_problems_and_fails(db, tmp_path):
     with pytest.raises(CommandError, match="row 2, column confidence"):
         call_command("import_registry", str(path))
     assert Organisation.objects.count() == 0
+
+
+def test_nul_character_in_a_cell_is_reported_not_stored(db):
+    row = {**curated_rows()[0], "name_en": "Demo\x00sisto"}
+    before = counts()
+    with pytest.raises(ImportFailed) as failure:
+        import_registry(rows=[row])
+    assert [(problem.row, problem.column) for problem in failure.value.problems] == [(2, "name_en")]
+    assert counts() == before
