@@ -3,7 +3,7 @@ PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 MANAGE := $(UV) run --frozen python manage.py
 
-.PHONY: run test setup uv migrate data serve serve-prod check check-deploy lint format
+.PHONY: run test setup uv migrate data serve serve-prod backup restore check check-deploy lint format
 
 run: setup migrate data serve
 
@@ -28,6 +28,22 @@ serve:
 # gunicorn, a Celery worker and beat on PostgreSQL and Redis; see the README's production recipe.
 serve-prod: setup
 	UV="$(UV)" PORT=$(PORT) deploy/serve-prod.sh
+
+# PostgreSQL only: a custom-format pg_dump of DATABASE_URL into backups/.
+backup:
+	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL to the PostgreSQL database" >&2; exit 2; }
+	mkdir -p backups
+	pg_dump --format=custom --no-owner --no-privileges \
+		--file=backups/registry-$$(date -u +%Y%m%dT%H%M%SZ).dump "$$DATABASE_URL"
+	@ls -l backups | tail -n 1
+
+# Restore BACKUP=backups/….dump into DATABASE_URL, which must be an empty database.
+restore:
+	@test -n "$(BACKUP)" || { echo "set BACKUP to a file made by make backup" >&2; exit 2; }
+	@test -z "$$(psql "$$DATABASE_URL" -qAtc "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1")" \
+		|| { echo "DATABASE_URL is not empty; restore only into an empty database" >&2; exit 2; }
+	pg_restore --no-owner --no-privileges --exit-on-error --dbname="$$DATABASE_URL" "$(BACKUP)"
+	$(MANAGE) migrate --check
 
 check:
 	$(MANAGE) check
