@@ -17,6 +17,12 @@ BASE_DIR = Path(django_settings.BASE_DIR)
 STRONG_PASSWORD = "lantern-harbour-7-ferry"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Each login hashes a password; the strength of the hash is not what is tested here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def public_page_url(make_public_organisation):
     make_public_organisation()

@@ -258,3 +258,17 @@ def test_nul_character_in_a_cell_is_reported_not_stored(db):
         import_registry(rows=[row])
     assert [(problem.row, problem.column) for problem in failure.value.problems] == [(2, "name_en")]
     assert counts() == before
+
+
+def test_spreadsheet_over_the_size_limit_is_refused_before_parsing(db, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    with pytest.raises(ImportFailed) as failure:
+        read_spreadsheet(io.BytesIO(b"id," * 400), filename="events.csv")
+    assert [(problem.row, problem.column) for problem in failure.value.problems] == [(1, "file")]
+    assert "larger than" in failure.value.problems[0].message
+
+
+def test_spreadsheet_of_another_type_is_refused(db):
+    with pytest.raises(ImportFailed) as failure:
+        read_spreadsheet(io.BytesIO(b"<html>"), filename="events.html")
+    assert [(problem.row, problem.column) for problem in failure.value.problems] == [(1, "file")]
