@@ -12,3 +12,17 @@ def permissions_policy(get_response):
         return response
 
     return middleware
+
+
+def client_ip(request) -> str | None:
+    """The visitor's address for login throttling, as the trusted proxy saw it.
+
+    Behind the https proxy every request comes from the proxy's address, so locking by it
+    would lock everyone out at once. The proxy appends the address it saw to
+    X-Forwarded-For; earlier entries are whatever the client claimed and are ignored.
+    """
+    if settings.HTTPS:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR")

@@ -196,6 +196,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTE
 # Locking per username and address together stops a stranger locking a curator out everywhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "registry.middleware.client_ip"
 AXES_VERBOSE = False
 
 # One cache shared by every web process (throttling, page caches); per-process without Redis.

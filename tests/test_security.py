@@ -178,6 +178,29 @@ def test_lockout_of_one_curator_leaves_another_free(
     assert response.status_code == 302
 
 
+def test_behind_the_proxy_lockout_is_per_visitor_not_per_proxy(
+    client, settings, curator_with_password
+):
+    settings.HTTPS = True
+    attacker = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("admin:login"), {"username": "curator", "password": "wrong"}, **attacker
+        )
+    # A forged first entry does not escape the lockout: only the proxy's own entry counts.
+    forged = {**attacker, "HTTP_X_FORWARDED_FOR": "203.0.113.9, 198.51.100.7"}
+    response = client.post(
+        reverse("admin:login"), {"username": "curator", "password": STRONG_PASSWORD}, **forged
+    )
+    assert response.status_code == 429
+
+    curator = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.44"}
+    response = client.post(
+        reverse("admin:login"), {"username": "curator", "password": STRONG_PASSWORD}, **curator
+    )
+    assert response.status_code == 302
+
+
 # --- Passwords --------------------------------------------------------------------------
 
 
