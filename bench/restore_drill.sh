@@ -29,6 +29,7 @@ dumped=$(now)
 psql_admin -c "CREATE DATABASE \"$drill_db\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' \
     LC_CTYPE 'C.UTF-8' TEMPLATE template0"
 pg_restore --no-owner --no-privileges --exit-on-error --dbname="$drill_url" "$work/registry.dump"
+psql "$drill_url" -qc ANALYZE
 restored=$(now)
 
 snapshot "$source_url" "$work/before.json"
