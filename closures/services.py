@@ -139,7 +139,7 @@ def read_spreadsheet(file: IO[bytes] | Path | str, *, filename: str | None = Non
     name = (filename or getattr(file, "name", "") or "").lower()
     if not name.endswith((".xlsx", ".csv")):
         raise ImportFailed([ImportProblem(1, "file", "Upload a .csv or .xlsx spreadsheet.")])
-    limit = settings.IMPORT_MAX_BYTES
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
     content = file.read(limit + 1)
     if len(content) > limit:
         # Refused before parsing: a huge or decompression-bomb workbook must not fill memory.

@@ -214,8 +214,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # An organisation with many events and citations in the nested admin posts thousands of fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
-# A spreadsheet of every event ever recorded is well under 1 MB; read_spreadsheet refuses more.
-IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+# The curated spreadsheet is about 100 kB; read_spreadsheet refuses a file over this bound.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 
 # Static files are served by whitenoise from the gunicorn processes. Hashed, compressed files
 # need `collectstatic` first, so only a deployment that ran it sets DJANGO_STATIC_MANIFEST.

@@ -261,7 +261,7 @@ def test_nul_character_in_a_cell_is_reported_not_stored(db):
 
 
 def test_spreadsheet_over_the_size_limit_is_refused_before_parsing(db, settings):
-    settings.IMPORT_MAX_BYTES = 1000
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
     with pytest.raises(ImportFailed) as failure:
         read_spreadsheet(io.BytesIO(b"id," * 400), filename="events.csv")
     assert [(problem.row, problem.column) for problem in failure.value.problems] == [(1, "file")]
