@@ -3,11 +3,11 @@ PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 MANAGE := $(UV) run --frozen python manage.py
 
-.PHONY: run test setup uv migrate data serve check lint format
+.PHONY: run test setup uv migrate data serve serve-prod backup restore check check-deploy lint format
 
 run: setup migrate data serve
 
-test: setup check lint
+test: setup check check-deploy lint
 	$(UV) run --frozen pytest
 
 uv:
@@ -25,9 +25,37 @@ data:
 serve:
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
+# gunicorn, a Celery worker and beat on PostgreSQL and Redis; see the README's production recipe.
+serve-prod: setup
+	UV="$(UV)" PORT=$(PORT) deploy/serve-prod.sh
+
+# PostgreSQL only: a custom-format pg_dump of DATABASE_URL into backups/.
+backup:
+	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL to the PostgreSQL database" >&2; exit 2; }
+	mkdir -p backups
+	pg_dump --format=custom --no-owner --no-privileges \
+		--file=backups/registry-$$(date -u +%Y%m%dT%H%M%SZ).dump "$$DATABASE_URL"
+	@ls -l backups | tail -n 1
+
+# Restore BACKUP=backups/….dump into DATABASE_URL, which must be an empty database.
+restore:
+	@test -n "$(BACKUP)" || { echo "set BACKUP to a file made by make backup" >&2; exit 2; }
+	@test -z "$$(psql "$$DATABASE_URL" -qAtc "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1")" \
+		|| { echo "DATABASE_URL is not empty; restore only into an empty database" >&2; exit 2; }
+	pg_restore --no-owner --no-privileges --exit-on-error --dbname="$$DATABASE_URL" "$(BACKUP)"
+	@# pg_restore leaves the planner without statistics: searches take seconds until ANALYZE.
+	psql "$$DATABASE_URL" -qc ANALYZE
+	$(MANAGE) migrate --check
+
 check:
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+
+# Production-like environment: DEBUG off, a strong key, the https-only protections on.
+check-deploy:
+	DJANGO_DEBUG=false DJANGO_HTTPS=true \
+	DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	$(MANAGE) check --deploy --fail-level WARNING
 
 lint:
 	$(UV) run --frozen ruff check .

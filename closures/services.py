@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -138,11 +139,18 @@ def read_spreadsheet(file: IO[bytes] | Path | str, *, filename: str | None = Non
         with open(file, "rb") as handle:
             return read_spreadsheet(handle, filename=filename)
     name = (filename or getattr(file, "name", "") or "").lower()
+    if not name.endswith((".xlsx", ".csv")):
+        raise ImportFailed([ImportProblem(1, "file", "Upload a .csv or .xlsx spreadsheet.")])
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    content = file.read(limit + 1)
+    if len(content) > limit:
+        # Refused before parsing: a huge or decompression-bomb workbook must not fill memory.
+        raise ImportFailed(
+            [ImportProblem(1, "file", f"The file is larger than the limit of {limit:,} bytes.")]
+        )
     if name.endswith(".xlsx"):
-        return _read_xlsx(file)
-    if name.endswith(".csv"):
-        return _read_csv(file)
-    raise ImportFailed([ImportProblem(1, "file", "Upload a .csv or .xlsx spreadsheet.")])
+        return _read_xlsx(io.BytesIO(content))
+    return _read_csv(io.BytesIO(content))
 
 
 def _read_csv(file: IO[bytes]) -> list[dict]:
@@ -222,6 +230,11 @@ class _RowParser:
         return self.row.get(column, "")
 
     def parse(self) -> ParsedRow:
+        for column, value in self.row.items():
+            # PostgreSQL cannot store NUL in text; without this the whole import would crash.
+            # A column without a header is never read, so its cells cannot do harm.
+            if column and "\x00" in value:
+                self.problem(column, "Contains a NUL character; remove it and save again.")
         for column in REQUIRED_COLUMNS:
             if not self.get(column):
                 self.problem(column, "This column is required.")

@@ -249,3 +249,26 @@ def test_command_reports_problems_and_fails(db, tmp_path):
     with pytest.raises(CommandError, match="row 2, column confidence"):
         call_command("import_registry", str(path))
     assert Organisation.objects.count() == 0
+
+
+def test_nul_character_in_a_cell_is_reported_not_stored(db):
+    row = {**curated_rows()[0], "name_en": "Demo\x00sisto"}
+    before = counts()
+    with pytest.raises(ImportFailed) as failure:
+        import_registry(rows=[row])
+    assert [(problem.row, problem.column) for problem in failure.value.problems] == [(2, "name_en")]
+    assert counts() == before
+
+
+def test_spreadsheet_over_the_size_limit_is_refused_before_parsing(db, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(ImportFailed) as failure:
+        read_spreadsheet(io.BytesIO(b"id," * 400), filename="events.csv")
+    assert [(problem.row, problem.column) for problem in failure.value.problems] == [(1, "file")]
+    assert "larger than" in failure.value.problems[0].message
+
+
+def test_spreadsheet_of_another_type_is_refused(db):
+    with pytest.raises(ImportFailed) as failure:
+        read_spreadsheet(io.BytesIO(b"<html>"), filename="events.html")
+    assert [(problem.row, problem.column) for problem in failure.value.problems] == [(1, "file")]
