@@ -5,10 +5,13 @@ the same query string selects the same records on the site, in the API and in th
 """
 
 import datetime as dt
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
@@ -27,6 +30,7 @@ from .models import (
     Organisation,
     OrganisationType,
     ReasonCategory,
+    Release,
     ReviewState,
     Source,
     Status,
@@ -36,6 +40,7 @@ from .serializers import (
     EventSerializer,
     OrganisationDetailSerializer,
     OrganisationSerializer,
+    ReleaseSerializer,
     SourceSerializer,
     WithdrawnSerializer,
 )
@@ -210,6 +215,25 @@ class WithdrawnList(generics.ListAPIView):
                 updated_at__gte=filterset.form.cleaned_data["updated_since"]
             )
         return tombstones
+
+
+class ReleaseList(generics.ListAPIView):
+    """Versioned, immutable bulk releases, newest first, with checksums and how to cite them."""
+
+    serializer_class = ReleaseSerializer
+    queryset = Release.objects.all()
+    pagination_class = None
+
+
+def download_release(request, version):
+    """Serve a release's zip; its bytes never change, so caches may keep it for good."""
+    release = get_object_or_404(Release, version=version)
+    path = Path(settings.RELEASES_DIR) / release.filename
+    if not path.is_file():
+        raise Http404("The release file is missing from RELEASES_DIR.")
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=release.filename)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 class TaxonomyView(APIView):

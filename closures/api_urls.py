@@ -14,6 +14,7 @@ router.register("sources", api.SourceViewSet, basename="source")
 urlpatterns = [
     *router.urls,
     path("withdrawn/", api.WithdrawnList.as_view(), name="withdrawn"),
+    path("releases/", api.ReleaseList.as_view(), name="releases"),
     path("taxonomies/", api.TaxonomyView.as_view(), name="taxonomies"),
     re_path(
         r"^export/(?P<name>(events\.(csv|json|ndjson))|organisations\.csv|sources\.csv)$",

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .dates import iso_partial_date
-from .models import Alias, Citation, Event, Organisation, Source
+from .models import Alias, Citation, Event, Organisation, Release, Source
 
 
 class PartialDateField(serializers.Field):
@@ -163,3 +163,21 @@ class ChoiceSerializer(serializers.Serializer):
     code = serializers.CharField()
     label_en = serializers.CharField()
     label_zh = serializers.CharField()
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+    citation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = ["version", "released_on", "download_url", "size", "sha256", "counts", "citation"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, release):
+        return self.context["request"].build_absolute_uri(release.get_download_url())
+
+    def get_citation(self, release) -> str:
+        from .releases import citation_text
+
+        return citation_text(release)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services, sources
+from . import releases, services, sources
 from .models import Source
 
 RETRY_POLICY = {
@@ -56,3 +56,10 @@ def archive_missing_sources() -> int:
     for source_id in source_ids:
         archive_source.delay(source_id)
     return len(source_ids)
+
+
+@shared_task(acks_late=True)
+def build_weekly_release() -> str | None:
+    """Beat entry point: a new release when the public registry changed since the last one."""
+    release = releases.build_release(only_if_changed=True)
+    return release.version if release else None

@@ -187,6 +187,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "closures.tasks.archive_missing_sources",
         "schedule": 24 * 3600,
     },
+    "release-weekly": {"task": "closures.tasks.build_weekly_release", "schedule": 7 * 24 * 3600},
 }
 
 # --- API (issue 4) ----------------------------------------------------------------------
@@ -225,6 +226,8 @@ CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Disposition"]
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Release packages are immutable files; keep this directory on durable storage.
+RELEASES_DIR = Path(os.environ.get("RELEASES_DIR") or BASE_DIR / "releases")
 # --- Hardening and production (issue 7) -------------------------------------------------
 
 # The https-only protections are switched on by DJANGO_HTTPS=true behind a TLS-terminating

@@ -2,11 +2,18 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from closures import api as closures_api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("closures.api_urls")),
+    path(
+        "releases/<str:version>.zip",
+        closures_api.download_release,
+        name="release-download",
+    ),
 ]
 # Public pages carry their language in the URL (/en/…, /zh-hant/…) so each is shareable.
 urlpatterns += i18n_patterns(path("", include("closures.urls")))
