@@ -134,11 +134,14 @@ def test_check_all_sources_fans_out_one_check_each(local_web, make_source):
     assert Source.objects.filter(last_checked_at__isnull=False).count() == 2
 
 
-def test_beat_schedules_daily_check_and_archive(settings):
-    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+def test_beat_schedules_daily_check_and_archive_and_a_weekly_release(settings):
+    scheduled = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
     assert scheduled == {
-        "closures.tasks.check_all_sources",
-        "closures.tasks.archive_missing_sources",
+        "closures.tasks.check_all_sources": 24 * 3600,
+        "closures.tasks.archive_missing_sources": 24 * 3600,
+        "closures.tasks.build_weekly_release": 7 * 24 * 3600,
     }
 
 
