@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connections, models
 from django.db.models import Exists, F, Func, OuterRef, Q
+from django.db.models.functions import ExtractQuarter, ExtractYear
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
@@ -231,6 +232,25 @@ class OrganisationQuerySet(models.QuerySet):
 
     def for_listing(self):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+    def figures_by_type(self) -> list[dict]:
+        """Return per type how many organisations are recorded and how many closed or left.
+
+        One aggregate query for the overview's headline figures; the totals are their sums.
+        """
+        closed_or_left = Q(public_status__in=set(CLOSURE_STATUS_BY_FINALITY.values()))
+        return list(
+            self.order_by()
+            .values("org_type")
+            .annotate(
+                recorded=models.Count("pk"),
+                closed_or_left=models.Count("pk", filter=closed_or_left),
+            )
+            .order_by("-recorded", "org_type")
+        )
+
+    def latest_additions(self):
+        return self.filter(first_published_at__isnull=False).order_by("-first_published_at", "-pk")
 
     def search(self, text: str):
         """Match names in either language, aliases, acronyms, IDs and public stated reasons.
@@ -521,6 +541,42 @@ class EventQuerySet(models.QuerySet):
 
     def chronological(self):
         return self.order_by(models.F("occurred_from").asc(nulls_last=True), "uid")
+
+    def key_precision_is(self, precision: str):
+        """Events whose timeline date (effective, else announced) has the given precision."""
+        return self.filter(
+            Q(effective_on__isnull=False, effective_precision=precision)
+            | Q(effective_on__isnull=True, announced_precision=precision)
+        )
+
+    def closures_by_quarter(self) -> list[dict]:
+        """Count closure steps per quarter, relocations abroad apart from the other closures.
+
+        Events dated only to the year have no quarter and are left to the caller to mention.
+        """
+        relocated = Q(event_type=EventType.RELOCATED)
+        return list(
+            self.filter(event_type__in=CLOSURE_EVENT_TYPES, occurred_from__isnull=False)
+            .exclude(pk__in=self.key_precision_is(DatePrecision.YEAR).values("pk"))
+            .annotate(year=ExtractYear("occurred_from"), quarter=ExtractQuarter("occurred_from"))
+            .order_by()
+            .values("year", "quarter")
+            .annotate(
+                closed=models.Count("pk", filter=~relocated),
+                left=models.Count("pk", filter=relocated),
+            )
+            .order_by("year", "quarter")
+        )
+
+    def destinations(self) -> list[dict]:
+        """Count organisations per destination country named by their events."""
+        return list(
+            self.exclude(destination_country="")
+            .order_by()
+            .values("destination_country")
+            .annotate(organisations=models.Count("organisation", distinct=True))
+            .order_by("-organisations", "destination_country")
+        )
 
 
 def date_pair_constraint(field: str):
