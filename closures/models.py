@@ -250,7 +250,7 @@ class OrganisationQuerySet(models.QuerySet):
         )
 
     def latest_additions(self):
-        return self.filter(first_published_at__isnull=False).order_by("-first_published_at", "-pk")
+        return self.order_by(F("first_published_at").desc(nulls_last=True), "-created_at", "-pk")
 
     def search(self, text: str):
         """Match names in either language, aliases, acronyms, IDs and public stated reasons.
