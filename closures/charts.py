@@ -75,14 +75,14 @@ def fill_quarters(rows: list[dict]) -> list[dict]:
 
 def quarter_columns(quarters: list[dict], *, width=720, height=260) -> Chart:
     """Stack closures and relocations abroad in one column per quarter."""
-    left_margin, bottom_margin, top_margin = 36, 28, 10
+    left_margin, right_margin, bottom_margin, top_margin = 36, 30, 28, 10
     chart = Chart(width=width, height=height, baseline=height - bottom_margin)
     if not quarters:
         return chart
     ticks = nice_ticks(max(row["total"] for row in quarters))
     plot_height = height - bottom_margin - top_margin
     scale = plot_height / ticks[-1]
-    slot = (width - left_margin) / len(quarters)
+    slot = (width - left_margin - right_margin) / len(quarters)
     bar_width = max(2.0, slot * 0.7)
     chart.y_ticks = [(round(chart.baseline - tick * scale, 1), tick) for tick in ticks]
     for index, row in enumerate(quarters):
@@ -111,7 +111,7 @@ def quarter_columns(quarters: list[dict], *, width=720, height=260) -> Chart:
 
 def horizontal_bars(items: list[tuple[str, int]], *, width=720, row_height=26) -> Chart:
     """One bar per labelled value, longest first as given."""
-    label_width, value_width = 200, 40
+    label_width, value_width = 280, 40
     chart = Chart(width=width, height=max(row_height, row_height * len(items)))
     if not items:
         return chart

@@ -32,9 +32,9 @@ def browser_page(monkeypatch):
         browser.close()
 
 
-def test_search_filter_open_a_record_and_switch_language(
-    live_server, make_public_organisation, browser_page
-):
+@pytest.fixture
+def records(make_public_organisation):
+    """Created before Playwright starts: ORM calls inside its event loop open extra connections."""
     make_public_organisation(
         slug="hkctu",
         name_en="Hong Kong Confederation of Trade Unions",
@@ -52,6 +52,9 @@ def test_search_filter_open_a_record_and_switch_language(
             "effective_precision": "month",
         },
     )
+
+
+def test_search_filter_open_a_record_and_switch_language(live_server, records, browser_page):
     page = browser_page
     results = page.locator(".result-list h3 a")
 
