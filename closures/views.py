@@ -113,7 +113,11 @@ class OrganisationListView(ListView):
         return facets
 
     def years(self, year_counts):
-        chosen = self.request.GET.get("year", "")
+        year = self.filterset.form.cleaned_data.get("year") if year_counts else None
+        chosen = "" if year is None else str(int(year))
+        if chosen:
+            # A year that gives nothing stays selectable, so the form shows what was asked.
+            year_counts = {chosen: 0, **year_counts}
         return [
             {"value": year, "count": count, "selected": year == chosen}
             for year, count in sorted(year_counts.items(), reverse=True)

@@ -453,3 +453,9 @@ def test_record_queries_do_not_grow_with_its_events_and_sources(
     organisation.aliases.create(name="Busy Bees", language="en")
     with django_assert_num_queries(queries):
         client.get("/en/organisations/busy/")
+
+
+def test_a_chosen_year_without_results_stays_selected(client, site):
+    response = client.get(LIST, {"year": "1999"})
+    assert listed(response) == []
+    assert {"value": "1999", "count": 0, "selected": True} in response.context["years"]
