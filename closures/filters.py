@@ -31,6 +31,8 @@ def country_choices():
     codes = (
         Event.objects.public()
         .exclude(destination_country="")
+        # Without clearing Event's default ordering, DISTINCT would also span its columns.
+        .order_by()
         .values_list("destination_country", flat=True)
         .distinct()
     )

@@ -459,3 +459,14 @@ def test_a_chosen_year_without_results_stays_selected(client, site):
     response = client.get(LIST, {"year": "1999"})
     assert listed(response) == []
     assert {"value": "1999", "count": 0, "selected": True} in response.context["years"]
+
+
+def test_each_destination_is_offered_once(client, site, make_public_organisation):
+    make_public_organisation(event={"event_type": EventType.RELOCATED, "destination_country": "TW"})
+    response = client.get(LIST, {"org_type": "spaceship"})  # invalid: options shown uncounted
+    countries = [
+        option["value"]
+        for option in {f["name"]: f for f in response.context["facets"]}["country"]["options"]
+    ]
+    assert countries == ["TW"]
+    assert facet(client.get(LIST), "country") == {"TW": 2}
