@@ -5,6 +5,7 @@ Every page starts from `Organisation.objects.public()` or `Event.objects.public(
 
 import json
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
 from django.http import HttpResponse
@@ -255,6 +256,11 @@ class OverviewView(TemplateView):
 
 
 class AboutView(TemplateView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            corrections_email=settings.REGISTRY_CORRECTIONS_EMAIL, **kwargs
+        )
+
     def get_template_names(self):
         language = "zh-hant" if (get_language() or "").startswith("zh") else "en"
         return [f"closures/about_{language}.html"]

@@ -135,3 +135,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- Public site (issue 3) --------------------------------------------------------------
+
+# Where the about page asks readers to send corrections; without it the page names no address.
+REGISTRY_CORRECTIONS_EMAIL = os.environ.get("REGISTRY_CORRECTIONS_EMAIL", "")

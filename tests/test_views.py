@@ -470,3 +470,10 @@ def test_each_destination_is_offered_once(client, site, make_public_organisation
     ]
     assert countries == ["TW"]
     assert facet(client.get(LIST), "country") == {"TW": 2}
+
+
+def test_about_page_names_the_corrections_address_when_set(client, settings):
+    settings.REGISTRY_CORRECTIONS_EMAIL = "corrections@registry.example"
+    for language in ("en", "zh-hant"):
+        html = client.get(f"/{language}/about/").content.decode()
+        assert 'href="mailto:corrections@registry.example"' in html
