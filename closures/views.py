@@ -33,6 +33,8 @@ EXPORT_PREFIX = "/api/v1/export/"
 EXPORT_FILES = ("organisations.csv", "events.csv")
 LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 MULTIPLE_CHOICE_FACETS = ("org_type", "status", "event_type", "reason", "country")
+# The filters panel starts open when one of these is in use, so a visitor sees what applies.
+FILTERS_BEHIND_DISCLOSURE = (*MULTIPLE_CHOICE_FACETS, "year", "date_from", "date_to")
 
 
 def export_links(params) -> dict[str, str]:
@@ -50,7 +52,7 @@ def json_ld(data: dict) -> str:
     """Serialise structured data for a <script> block; <, > and & cannot close it early."""
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
     escapes = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
-    return mark_safe(text.translate(escapes))  # noqa: S308 - escaped above
+    return mark_safe(text.translate(escapes))
 
 
 class OrganisationListView(ListView):
@@ -79,7 +81,7 @@ class OrganisationListView(ListView):
             years=self.years(counts.get("year", {})),
             counted=bool(counts),
             exports=export_links(self.request.GET) if valid else None,
-            filtered=any(value for key, value in self.request.GET.items() if key != "page"),
+            filtered=any(self.request.GET.get(name) for name in FILTERS_BEHIND_DISCLOSURE),
             **kwargs,
         )
 
