@@ -252,7 +252,9 @@ def test_record_never_shows_an_embargoed_event(client, site):
 
 @pytest.mark.parametrize("slug", ["no-such-record", "hidden-union", "draft-union"])
 def test_unknown_embargoed_and_draft_records_answer_404(client, site, slug):
-    assert client.get(f"/en/organisations/{slug}/").status_code == 404
+    response = client.get(f"/zh-hant/organisations/{slug}/")
+    assert response.status_code == 404
+    assert "找不到頁面" in response.content.decode()
 
 
 def test_cite_box_has_stable_url_and_last_updated_date(client, site):
