@@ -15,6 +15,7 @@ uv:
 
 setup: uv
 	$(UV) sync --frozen
+	$(MANAGE) compilemessages --ignore=.venv
 
 migrate:
 	$(MANAGE) migrate --noinput

@@ -9,7 +9,8 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -30,6 +31,8 @@ def country_choices():
     codes = (
         Event.objects.public()
         .exclude(destination_country="")
+        # Without clearing Event's default ordering, DISTINCT would also span its columns.
+        .order_by()
         .values_list("destination_country", flat=True)
         .distinct()
     )
@@ -144,3 +147,48 @@ class RegistryFilterSet(django_filters.FilterSet):
         if event_condition is not None:
             events = events.filter(pk__in=Event.objects.filter(event_condition).values("pk"))
         return events
+
+    # --- Facet counts -------------------------------------------------------------------
+
+    ORGANISATION_FACETS = {"org_type": "org_type", "status": "public_status"}
+    EVENT_FACETS = {
+        "event_type": "event_type",
+        "reason": "reasons__code",
+        "country": "destination_country",
+        "year": "year",
+    }
+
+    def without(self, name: str) -> "RegistryFilterSet":
+        """Return this filterset ignoring one parameter: the base for counting its options."""
+        data = self.data.copy()
+        data.pop(name, None)
+        return type(self)(data, queryset=self.queryset, request=self.request)
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """Count, for each option of each facet, the organisations choosing it would give.
+
+        Each facet is counted with every other current filter applied and its own left out,
+        so an option's number is what a click on it (alone, for that facet) would return. One
+        aggregate query per facet, whatever the number of options or organisations.
+        """
+        counts = {}
+        for name, field in self.ORGANISATION_FACETS.items():
+            other = self.without(name)
+            if not other.is_valid():
+                continue
+            rows = other.qs.order_by().values(field).annotate(n=Count("pk", distinct=True))
+            counts[name] = {row[field]: row["n"] for row in rows}
+        for name, field in self.EVENT_FACETS.items():
+            other = self.without(name)
+            if not other.is_valid():
+                continue
+            events = other.filter_events(Event.objects.public())
+            if name == "year":
+                events = events.filter(occurred_from__isnull=False).annotate(
+                    year=ExtractYear("occurred_from")
+                )
+            rows = events.order_by().values(field).annotate(n=Count("organisation", distinct=True))
+            counts[name] = {
+                str(row[field]): row["n"] for row in rows if row[field] not in ("", None)
+            }
+        return counts

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connections, models
 from django.db.models import Exists, F, Func, OuterRef, Q
+from django.db.models.functions import ExtractQuarter, ExtractYear
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
@@ -268,9 +269,11 @@ CHANGE_LOG_HIDDEN_FIELDS = frozenset(
 )
 
 
-def _public_versions(history):
-    """Yield (version, previous version) for each version that was public when it was made."""
-    versions = list(history.order_by("history_date", "history_id"))
+def _public_versions(versions):
+    """Yield (version, previous version) for each version that was public when it was made.
+
+    `versions` are one record's historical versions, oldest first.
+    """
     previous = None
     for version in versions:
         if version.review_state == ReviewState.PUBLISHED and not version.embargoed:
@@ -279,7 +282,11 @@ def _public_versions(history):
 
 
 def _changed_field_labels(model, version, previous) -> list[str]:
-    delta = version.diff_against(previous, excluded_fields=CHANGE_LOG_HIDDEN_FIELDS)
+    # Many-to-many changes would cost a query per version: the log names field changes only.
+    many_to_many = [field.name for field in model._meta.many_to_many]
+    delta = version.diff_against(
+        previous, excluded_fields=[*CHANGE_LOG_HIDDEN_FIELDS, *many_to_many]
+    )
     fields = [model._meta.get_field(name) for name in delta.changed_fields]
     return [str(field.verbose_name) for field in fields if field.editable]
 
@@ -368,6 +375,25 @@ class OrganisationQuerySet(models.QuerySet):
 
     def for_listing(self):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+    def figures_by_type(self) -> list[dict]:
+        """Return per type how many organisations are recorded and how many closed or left.
+
+        One aggregate query for the overview's headline figures; the totals are their sums.
+        """
+        closed_or_left = Q(public_status__in=set(CLOSURE_STATUS_BY_FINALITY.values()))
+        return list(
+            self.order_by()
+            .values("org_type")
+            .annotate(
+                recorded=models.Count("pk"),
+                closed_or_left=models.Count("pk", filter=closed_or_left),
+            )
+            .order_by("-recorded", "org_type")
+        )
+
+    def latest_additions(self):
+        return self.order_by(F("first_published_at").desc(nulls_last=True), "-created_at", "-pk")
 
     def search(self, text: str):
         """Match names in either language, aliases, acronyms, IDs and public stated reasons.
@@ -570,7 +596,8 @@ class Organisation(Reviewable):
         and only events that are public now, so nothing embargoed or unpublished shows through.
         """
         entries = []
-        for version, previous in _public_versions(self.history.all()):
+        own_versions = self.history.order_by("history_date", "history_id")
+        for version, previous in _public_versions(own_versions):
             if previous is None or previous.review_state != ReviewState.PUBLISHED:
                 summary = str(_("Record published"))
             elif previous.embargoed:
@@ -581,9 +608,14 @@ class Organisation(Reviewable):
                     continue
                 summary = str(_("Updated: %s")) % ", ".join(labels)
             entries.append(ChangeLogEntry(version.history_date, summary))
-        for event in self.events.public_regardless_of_organisation():
-            kind = event.get_event_type_display()
-            for version, previous in _public_versions(event.history.all()):
+        # Every public event's history in one query, so the page's cost does not grow with them.
+        events = {event.pk: event for event in self.events.public_regardless_of_organisation()}
+        event_versions = defaultdict(list)
+        for version in Event.history.filter(id__in=events).order_by("history_date", "history_id"):
+            event_versions[version.id].append(version)
+        for event_id, versions in event_versions.items():
+            kind = events[event_id].get_event_type_display()
+            for version, previous in _public_versions(versions):
                 if previous is None or previous.review_state != ReviewState.PUBLISHED:
                     summary = str(_("Event added: %s")) % kind
                 elif previous.embargoed:
@@ -715,6 +747,42 @@ class EventQuerySet(models.QuerySet):
 
     def chronological(self):
         return self.order_by(models.F("occurred_from").asc(nulls_last=True), "uid")
+
+    def key_precision_is(self, precision: str):
+        """Events whose timeline date (effective, else announced) has the given precision."""
+        return self.filter(
+            Q(effective_on__isnull=False, effective_precision=precision)
+            | Q(effective_on__isnull=True, announced_precision=precision)
+        )
+
+    def closures_by_quarter(self) -> list[dict]:
+        """Count closure steps per quarter, relocations abroad apart from the other closures.
+
+        Events dated only to the year have no quarter and are left to the caller to mention.
+        """
+        relocated = Q(event_type=EventType.RELOCATED)
+        return list(
+            self.filter(event_type__in=CLOSURE_EVENT_TYPES, occurred_from__isnull=False)
+            .exclude(pk__in=self.key_precision_is(DatePrecision.YEAR).values("pk"))
+            .annotate(year=ExtractYear("occurred_from"), quarter=ExtractQuarter("occurred_from"))
+            .order_by()
+            .values("year", "quarter")
+            .annotate(
+                closed=models.Count("pk", filter=~relocated),
+                left=models.Count("pk", filter=relocated),
+            )
+            .order_by("year", "quarter")
+        )
+
+    def destinations(self) -> list[dict]:
+        """Count organisations per destination country named by their events."""
+        return list(
+            self.exclude(destination_country="")
+            .order_by()
+            .values("destination_country")
+            .annotate(organisations=models.Count("organisation", distinct=True))
+            .order_by("-organisations", "destination_country")
+        )
 
 
 def date_pair_constraint(field: str):

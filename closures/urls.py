@@ -1,14 +1,19 @@
 from django.urls import path
 
 from . import views
+from .feeds import LatestRecordsFeed
 
 app_name = "closures"
 
 urlpatterns = [
+    path("", views.OverviewView.as_view(), name="overview"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation-list"),
     path(
         "organisations/<slug:slug>/",
         views.OrganisationDetailView.as_view(),
         name="organisation-detail",
     ),
+    path("about/", views.AboutView.as_view(), name="about"),
+    path("data/", views.DataView.as_view(), name="data"),
+    path("feed/", LatestRecordsFeed(), name="feed"),
 ]

@@ -1,10 +1,60 @@
-from django.db.models import Prefetch
-from django.http import Http404
-from django.shortcuts import render
-from django.views.generic import DetailView, ListView
+"""The public site: listing, record, overview and about pages, robots.txt.
 
+Every page starts from `Organisation.objects.public()` or `Event.objects.public()`.
+"""
+
+import json
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView, TemplateView
+
+from . import charts, releases
+from .dates import DatePrecision
 from .filters import RegistryFilterSet
-from .models import Citation, Event, Organisation
+from .models import (
+    CLOSURE_EVENT_TYPES,
+    Citation,
+    DestinationCountries,
+    Event,
+    Organisation,
+    OrganisationType,
+    Release,
+)
+
+# The same query string selects the same rows in the exports as on the page.
+EXPORT_FILES = ("organisations.csv", "events.csv")
+LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
+MULTIPLE_CHOICE_FACETS = ("org_type", "status", "event_type", "reason", "country")
+# The filters panel starts open when one of these is in use, so a visitor sees what applies.
+FILTERS_BEHIND_DISCLOSURE = (*MULTIPLE_CHOICE_FACETS, "year", "date_from", "date_to")
+
+
+def export_links(params) -> dict[str, str]:
+    """Return the CSV export URLs for the filters of the current page (without its page)."""
+    query = params.copy()
+    query.pop("page", None)
+    encoded = query.urlencode()
+    return {
+        name.split(".")[0]: reverse("api:export", kwargs={"name": name})
+        + (f"?{encoded}" if encoded else "")
+        for name in EXPORT_FILES
+    }
+
+
+def json_ld(data: dict) -> str:
+    """Serialise structured data for a <script> block; <, > and & cannot close it early."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
+    escapes = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+    return mark_safe(text.translate(escapes))
 
 
 class WithdrawnRecordMixin:
@@ -32,18 +82,73 @@ class WithdrawnRecordMixin:
 class OrganisationListView(ListView):
     template_name = "closures/organisation_list.html"
     context_object_name = "organisations"
-    paginate_by = 50
+    paginate_by = 25
 
     def get_queryset(self):
-        self.filterset = RegistryFilterSet(
-            self.request.GET, queryset=Organisation.objects.public().for_listing()
+        public_events = Event.objects.public_regardless_of_organisation().chronological()
+        organisations = (
+            Organisation.objects.public()
+            .for_listing()
+            .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))
         )
+        self.filterset = RegistryFilterSet(self.request.GET, queryset=organisations)
         if not self.filterset.is_valid():
             return Organisation.objects.none()
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter=self.filterset, **kwargs)
+        valid = self.filterset.is_valid()
+        counts = self.filterset.facet_counts() if valid else {}
+        return super().get_context_data(
+            filter=self.filterset,
+            facets=self.facets(counts),
+            years=self.years(counts.get("year", {})),
+            counted=bool(counts),
+            exports=export_links(self.request.GET) if valid else None,
+            filtered=any(self.request.GET.get(name) for name in FILTERS_BEHIND_DISCLOSURE),
+            **kwargs,
+        )
+
+    def facets(self, counts):
+        """Describe each multiple-choice filter with its options, counts and current choice."""
+        form = self.filterset.form
+        facets = []
+        for name in MULTIPLE_CHOICE_FACETS:
+            field = form.fields[name]
+            chosen = set(self.request.GET.getlist(name))
+            facet_counts = counts.get(name, {})
+            options = [
+                {
+                    "value": value,
+                    "label": label,
+                    "count": facet_counts.get(str(value), 0),
+                    "checked": value in chosen,
+                }
+                for value, label in field.choices
+            ]
+            if counts:
+                # An option that would give nothing is noise, unless it is the one chosen.
+                options = [option for option in options if option["count"] or option["checked"]]
+            facets.append(
+                {
+                    "name": name,
+                    "label": field.label,
+                    "options": options,
+                    "errors": form[name].errors,
+                }
+            )
+        return facets
+
+    def years(self, year_counts):
+        year = self.filterset.form.cleaned_data.get("year") if year_counts else None
+        chosen = "" if year is None else str(int(year))
+        if chosen:
+            # A year that gives nothing stays selectable, so the form shows what was asked.
+            year_counts = {chosen: 0, **year_counts}
+        return [
+            {"value": year, "count": count, "selected": year == chosen}
+            for year, count in sorted(year_counts.items(), reverse=True)
+        ]
 
 
 class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
@@ -62,3 +167,152 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
         return Organisation.objects.public().prefetch_related(
             "aliases", Prefetch("events", queryset=public_events, to_attr="public_events")
         )
+
+    def get_context_data(self, **kwargs):
+        organisation = self.object
+        updated = max(
+            [organisation.updated_at, *(event.updated_at for event in organisation.public_events)]
+        )
+        url = self.request.build_absolute_uri(organisation.get_absolute_url())
+        return super().get_context_data(
+            last_updated=updated,
+            stable_url=url,
+            citation_text=self.citation_text(organisation, url, updated),
+            bibtex=self.bibtex(organisation, url, updated),
+            structured_data=json_ld(self.structured_data(organisation, url, updated)),
+            **kwargs,
+        )
+
+    @staticmethod
+    def names(organisation) -> str:
+        return " / ".join(name for name in (organisation.name_en, organisation.name_zh) if name)
+
+    def citation_text(self, organisation, url, updated) -> str:
+        return _(
+            "“%(name)s”. Hong Kong Civil Society Closures Registry, record %(slug)s. "
+            "Last updated %(updated)s. %(url)s"
+        ) % {
+            "name": self.names(organisation),
+            "slug": organisation.slug,
+            "updated": updated.date().isoformat(),
+            "url": url,
+        }
+
+    def bibtex(self, organisation, url, updated) -> str:
+        def braces_out(text):
+            return text.replace("{", "").replace("}", "")
+
+        fields = [
+            ("title", braces_out(self.names(organisation))),
+            ("author", "{Hong Kong Civil Society Closures Registry}"),
+            ("year", str(updated.year)),
+            ("url", url),
+            ("note", f"Record {organisation.slug}, last updated {updated.date().isoformat()}"),
+        ]
+        body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields)
+        return f"@misc{{hkcscr-{organisation.slug},\n{body}\n}}"
+
+    def structured_data(self, organisation, url, updated) -> dict:
+        alternate = [organisation.name_zh, organisation.acronym]
+        alternate += [alias.name for alias in organisation.aliases.all()]
+        sources = {
+            citation.source.url
+            for event in organisation.public_events
+            for citation in event.citations.all()
+        }
+        return {
+            "@context": "https://schema.org",
+            "@type": "Dataset",
+            "name": self.names(organisation),
+            "url": url,
+            "identifier": organisation.slug,
+            "dateModified": updated.isoformat(),
+            "license": LICENCE_URL,
+            "inLanguage": ["en", "zh-Hant"],
+            "isPartOf": {
+                "@type": "Dataset",
+                "name": "Hong Kong Civil Society Closures Registry",
+                "url": self.request.build_absolute_uri(reverse("closures:overview")),
+            },
+            "about": {
+                "@type": "Organization",
+                "name": organisation.name_en or organisation.name_zh,
+                "alternateName": [name for name in alternate if name],
+                **({"sameAs": organisation.website} if organisation.website else {}),
+            },
+            "citation": sorted(sources),
+        }
+
+
+class OverviewView(TemplateView):
+    template_name = "closures/overview.html"
+
+    def get_context_data(self, **kwargs):
+        organisations = Organisation.objects.public()
+        events = Event.objects.public()
+        by_type = [
+            {**row, "label": OrganisationType(row["org_type"]).label}
+            for row in organisations.figures_by_type()
+        ]
+        quarters = charts.fill_quarters(events.closures_by_quarter())
+        country_name = DestinationCountries().name
+        destinations = [
+            {**row, "name": country_name(row["destination_country"])}
+            for row in events.destinations()
+        ]
+        year_only = (
+            events.filter(event_type__in=CLOSURE_EVENT_TYPES)
+            .key_precision_is(DatePrecision.YEAR)
+            .count()
+        )
+        return super().get_context_data(
+            recorded=sum(row["recorded"] for row in by_type),
+            closed_or_left=sum(row["closed_or_left"] for row in by_type),
+            by_type=by_type,
+            quarters=quarters,
+            quarter_chart=charts.quarter_columns(quarters),
+            year_only=year_only,
+            destinations=destinations,
+            destination_chart=charts.horizontal_bars(
+                [(row["name"], row["organisations"]) for row in destinations]
+            ),
+            latest=organisations.latest_additions()[:8],
+            **kwargs,
+        )
+
+
+class AboutView(TemplateView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            corrections_email=settings.REGISTRY_CORRECTIONS_EMAIL, **kwargs
+        )
+
+    def get_template_names(self):
+        language = "zh-hant" if (get_language() or "").startswith("zh") else "en"
+        return [f"closures/about_{language}.html"]
+
+
+class DataView(TemplateView):
+    """Bulk data for researchers: releases to cite, the API and the exports."""
+
+    template_name = "closures/data.html"
+
+    def get_context_data(self, **kwargs):
+        release_list = list(Release.objects.all())
+        latest = release_list[0] if release_list else None
+        return super().get_context_data(
+            releases=[
+                {"release": release, "citation": releases.citation_text(release)}
+                for release in release_list
+            ],
+            export_links=export_links(self.request.GET.__class__()),
+            structured_data=json_ld(releases.dataset_jsonld(latest)),
+            **kwargs,
+        )
+
+
+@require_GET
+def robots_txt(request):
+    sitemap_url = request.build_absolute_uri(reverse("sitemap"))
+    lines = ["User-agent: *", "Disallow: /admin/", "", f"Sitemap: {sitemap_url}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

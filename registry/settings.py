@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "django.contrib.sitemaps",
     "django_countries",
     "django_filters",
     "nested_admin",
@@ -315,3 +316,7 @@ STORAGES = {
 # Without collected files, serve straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
+# --- Public site (issue 3) --------------------------------------------------------------
+
+# Where the about page asks readers to send corrections; without it the page names no address.
+REGISTRY_CORRECTIONS_EMAIL = os.environ.get("REGISTRY_CORRECTIONS_EMAIL", "")

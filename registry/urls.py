@@ -1,8 +1,11 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from closures import api as closures_api
+from closures.sitemaps import SITEMAPS
+from closures.views import robots_txt
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +17,8 @@ urlpatterns = [
         closures_api.download_release,
         name="release-download",
     ),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", robots_txt, name="robots"),
 ]
 # Public pages carry their language in the URL (/en/…, /zh-hant/…) so each is shareable.
 urlpatterns += i18n_patterns(path("", include("closures.urls")))

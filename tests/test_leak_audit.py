@@ -16,6 +16,7 @@ import pytest
 from django.utils.html import escape
 
 from closures.models import EventType, Organisation, OrganisationType, ReviewState
+from closures.releases import build_release
 
 # Text that exists only in hidden records or fields: none of it may reach the public.
 MARKERS = [
@@ -123,24 +124,60 @@ FILTERS = [
     "ordering=-latest",
 ]
 SEARCHES = [f"q={marker}" for marker in MARKERS]
+# Hidden records' own addresses are compared with unknown ones below, since a 404 page
+# rightly repeats the address the visitor typed.
 RECORDS = [
-    "/en/organisations/embargoed-secret/",
-    "/en/organisations/draft-hidden/",
-    "/zh-hant/organisations/embargoed-secret/",
     "/en/organisations/visible-org/",
     "/zh-hant/organisations/visible-org/",
+]
+SITE = [
+    "/en/",
+    "/zh-hant/",
+    "/en/about/",
+    "/zh-hant/about/",
+    "/en/data/",
+    "/en/feed/",
+    "/zh-hant/feed/",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/en/no-such-page/",
+]
+API = [
+    "/api/v1/organisations/",
+    "/api/v1/organisations/visible-org/",
+    "/api/v1/events/",
+    "/api/v1/sources/",
+    "/api/v1/withdrawn/",
+    "/api/v1/taxonomies/",
+    "/api/v1/releases/",
+    "/api/v1/schema/",
+    "/api/v1/organisations/embargoed-secret/",
+    "/api/v1/events/embargoed-event-uid/",
+]
+EXPORTS = [
+    f"/api/v1/export/{name}"
+    for name in ("events.csv", "events.json", "events.ndjson", "organisations.csv", "sources.csv")
 ]
 CHANNELS = [
     *PAGES,
     *RECORDS,
+    *SITE,
+    *API,
+    *EXPORTS,
     *(f"/en/organisations/?{query}" for query in FILTERS + SEARCHES),
+    *(
+        f"/api/v1/{kind}/?{query}"
+        for kind in ("organisations", "events", "sources")
+        for query in FILTERS + SEARCHES
+    ),
+    *(f"{export}?{query}" for export in EXPORTS for query in FILTERS),
 ]
 
 
 @pytest.mark.parametrize("url", CHANNELS)
 def test_no_hidden_content_in_any_public_channel(client, registry, url):
     response = client.get(url)
-    assert response.status_code in (200, 404, 410), url
+    assert response.status_code in (200, 400, 404, 410), url
     assert_no_marker(without_echo(read(response), url), url)
 
 
@@ -164,9 +201,18 @@ def test_listing_counts_only_the_public_record(client, registry, query):
         assert organisations == []
 
 
-def test_hidden_records_answer_404(client, registry):
-    for slug in ("embargoed-secret", "draft-hidden"):
-        assert client.get(f"/en/organisations/{slug}/").status_code == 404
+@pytest.mark.parametrize("slug", ["embargoed-secret", "draft-hidden"])
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_a_hidden_record_answers_exactly_as_a_record_that_never_existed(
+    client, registry, slug, language
+):
+    """No status, header or byte tells a hidden record from an unknown address."""
+    hidden = client.get(f"/{language}/organisations/{slug}/")
+    unknown = client.get(f"/{language}/organisations/never-existed/")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.content.replace(slug.encode(), b"SLUG") == unknown.content.replace(
+        b"never-existed", b"SLUG"
+    )
 
 
 def test_the_audit_catches_a_marker_inside_json():
@@ -174,3 +220,30 @@ def test_the_audit_catches_a_marker_inside_json():
     text = json.dumps({"results": [{"name": "Embargoed Secret Union"}]})
     with pytest.raises(AssertionError):
         assert_no_marker(text, "sample")
+
+
+def test_no_hidden_content_in_a_release_package(client, registry, settings, tmp_path):
+    settings.RELEASES_DIR = tmp_path
+    release = build_release()
+    package = read(client.get(release.get_download_url()))
+    assert "visible-org" in package  # the audit reads the package's files
+    assert_no_marker(package, "release package")
+    assert release.counts == {**release.counts, "organisations": 1, "events": 1}
+
+
+def test_api_and_export_counts_hold_only_the_public_record(client, registry):
+    organisations = client.get("/api/v1/organisations/").json()["results"]
+    events = client.get("/api/v1/events/").json()["results"]
+    assert [row["id"] for row in organisations] == ["visible-org"]
+    assert len(events) == 1 and events[0]["event_type"] == "disbanded"
+    rows = read(client.get("/api/v1/export/events.csv")).strip().splitlines()
+    assert len(rows) == 2  # header and the one public event
+
+
+def test_overview_figures_count_only_the_public_record(client, registry):
+    response = client.get("/en/")
+    text = read(response)
+    assert_no_marker(text, "overview")
+    # The figures behind the charts, not only their rendering, leave the hidden event out.
+    figures = repr([context.flatten() for context in response.context])
+    assert "'NZ'" not in figures and "New Zealand" not in figures

@@ -122,3 +122,14 @@ def test_releases_are_listed_and_downloadable(client, registry):
     assert hashlib.sha256(body).hexdigest() == release.sha256
     assert zipfile.ZipFile(io.BytesIO(body)).testzip() is None
     assert client.get("/releases/1999.1.0.zip").status_code == 404
+
+
+def test_data_page_lists_releases_with_checksums_and_dataset_json_ld(client, registry):
+    release = releases.build_release(today=TODAY)
+    page = client.get("/en/data/").content.decode()
+    assert release.sha256 in page and release.get_download_url() in page
+    block = page.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0]
+    data = json.loads(block)
+    assert data["@type"] == "Dataset" and data["version"] == "2026.11.0"
+    assert data["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert client.get("/zh-hant/data/").status_code == 200
