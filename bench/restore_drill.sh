@@ -55,3 +55,26 @@ else
     diff "$work/before.json" "$work/after.json" | head -20
     exit 1
 fi
+
+# The public exports, fetched through the project's own URLs, must not change by a byte.
+exports=(events.csv events.json events.ndjson organisations.csv sources.csv)
+fetch_exports() {
+    DATABASE_URL=$1 API_ANONYMOUS_RATE=off "$UV" run --frozen python manage.py shell -c "
+from django.test import Client
+client = Client()
+for name in '${exports[*]}'.split():
+    body = b''.join(client.get('/api/v1/export/' + name).streaming_content)
+    open('$2.' + name, 'wb').write(body)
+" >/dev/null
+}
+fetch_exports "$source_url" "$work/before"
+fetch_exports "$drill_url" "$work/after"
+for name in "${exports[@]}"; do
+    if cmp -s "$work/before.$name" "$work/after.$name"; then
+        printf 'export %-18s IDENTICAL (%s bytes, sha256 %s)\n' "$name" \
+            "$(stat -c %s "$work/before.$name")" "$(sha256sum "$work/before.$name" | cut -c1-16)"
+    else
+        printf 'export %-18s DIFFERENT\n' "$name"
+        exit 1
+    fi
+done

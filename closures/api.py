@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import translation
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
 from rest_framework.exceptions import ValidationError
@@ -130,6 +131,7 @@ class OrganisationViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
     """Public organisations; a detail carries its public events and their citations."""
 
     lookup_field = "slug"
+    lookup_value_regex = "[^/]+"  # any ID reaches the API, which answers a JSON 404
     pagination_class = RegistryCursorPagination
 
     def get_queryset(self):
@@ -163,6 +165,7 @@ class EventViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = EventSerializer
     lookup_field = "uid"
+    lookup_value_regex = "[^/]+"
     pagination_class = EventCursorPagination
 
     def get_queryset(self):
@@ -178,6 +181,7 @@ class SourceViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = SourceSerializer
     lookup_field = "uid"
+    lookup_value_regex = "[^/]+"
     pagination_class = SourceCursorPagination
 
     def get_queryset(self):
@@ -289,8 +293,16 @@ class ExportView(RegistryFiltering, APIView):
     """Stream a whole (filtered) table; `?bom=1` adds a byte-order mark for Excel."""
 
     @extend_schema(
-        parameters=[*FILTER_PARAMETERS, OpenApiParameter("bom", bool)],
-        responses={(200, "text/csv"): str},
+        parameters=[
+            OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(EXPORT_FORMATS)),
+            *FILTER_PARAMETERS,
+            OpenApiParameter("bom", bool),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): {"type": "array", "items": {"type": "object"}},
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+        },
     )
     def get(self, request, name):
         bom = request.query_params.get("bom") in ("1", "true", "yes")

@@ -200,7 +200,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "closures.api_schema.RegistrySchema",
     # Throttle counts live in Django's cache: a shared cache (REDIS_URL) shares them.
     "DEFAULT_THROTTLE_CLASSES": (
         [] if API_ANONYMOUS_RATE == "off" else ["rest_framework.throttling.AnonRateThrottle"]
