@@ -21,6 +21,7 @@ from .models import Alias, Citation, Event, Source
 MULTI_VALUE_SEPARATOR = " | "
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000
+RELAY_BYTES = 1 << 18
 
 EVENT_COLUMNS = [
     "event_id",
@@ -326,8 +327,14 @@ def csv_lines_from_copy(events, *, bom: bool = False, using="default") -> Iterat
     with connections[using].cursor() as cursor:
         statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)"
         with cursor.cursor.copy(statement, params or None) as copy:
+            # COPY hands over about a row at a time; fewer, larger chunks relay faster.
+            buffer = bytearray()
             for block in copy:
-                yield bytes(block)
+                buffer += block
+                if len(buffer) >= RELAY_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+            yield bytes(buffer)
 
 
 def json_array(rows: Iterable[dict]) -> Iterator[bytes]:
