@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from .models import (
     Event,
@@ -39,6 +40,25 @@ def country_choices():
     event_field = Event._meta.get_field("destination_country")
     names = dict(event_field.get_choices(include_blank=False))
     return sorted(((code, names.get(code, code)) for code in codes), key=lambda choice: choice[1])
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, taken to UTC: PostgreSQL refuses offsets beyond ±16 hours."""
+
+    def clean(self, value):
+        moment = super().clean(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError as error:
+            raise forms.ValidationError(
+                _("Enter a date and time between years 1 and 9999.")
+            ) from error
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class RegistryFilterSet(django_filters.FilterSet):
@@ -75,7 +95,7 @@ class RegistryFilterSet(django_filters.FilterSet):
     date_to = django_filters.DateFilter(
         label=_("To"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         label=_("Changed since"),
         method="filter_updated_since",
         help_text=_(

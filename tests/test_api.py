@@ -180,3 +180,13 @@ def test_anonymous_clients_are_throttled_with_retry_after(client, registry, monk
     limited = client.get("/api/v1/export/events.csv")
     assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    "since", ["0441-11-25T12:39:02-20:15", "0001-01-01T00:00:00+05:00", "2026-01-01T00:00:00Z"]
+)
+def test_updated_since_takes_any_offset_without_a_server_error(client, registry, since):
+    response = client.get("/api/v1/organisations/", {"updated_since": since})
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert "updated_since" in response.json()
