@@ -306,10 +306,18 @@ class _Line:
         return text
 
 
-def csv_lines(rows: Iterable[dict], columns: list[str], *, bom: bool = False) -> Iterator[bytes]:
+def _csv_writer():
     # Every cell quoted and lines ended with \n: exactly what PostgreSQL's COPY writes.
-    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL, lineterminator="\n")
-    yield ("\ufeff" if bom else "").encode() + writer.writerow(columns).encode()
+    return csv.writer(_Line(), quoting=csv.QUOTE_ALL, lineterminator="\n")
+
+
+def _header(columns: list[str], *, bom: bool) -> bytes:
+    return ("\ufeff" if bom else "").encode() + _csv_writer().writerow(columns).encode()
+
+
+def csv_lines(rows: Iterable[dict], columns: list[str], *, bom: bool = False) -> Iterator[bytes]:
+    writer = _csv_writer()
+    yield _header(columns, bom=bom)
     batch = []
     for row in rows:
         batch.append(writer.writerow([neutralise(row[column]) for column in columns]))
@@ -321,8 +329,7 @@ def csv_lines(rows: Iterable[dict], columns: list[str], *, bom: bool = False) ->
 
 
 def csv_lines_from_copy(events, *, bom: bool = False, using="default") -> Iterator[bytes]:
-    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL, lineterminator="\n")
-    yield ("\ufeff" if bom else "").encode() + writer.writerow(EVENT_COLUMNS).encode()
+    yield _header(EVENT_COLUMNS, bom=bom)
     sql, params = event_export_sql(events)
     with connections[using].cursor() as cursor:
         statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, FORCE_QUOTE *)"

@@ -550,14 +550,14 @@ class Organisation(Reviewable):
         return self.display_name()
 
     def save(self, *args, **kwargs):
-        # Whatever path renames a record, the search finds it by its new name at once.
-        if self.pk:
+        # Whatever path renames a record, the search finds it by its new name at once. A
+        # partial save writes only what its caller set: refresh_organisation, the one partial
+        # save, has just rebuilt this text itself.
+        if kwargs.get("update_fields") is None:
             self.search_text = self.build_search_text(
-                aliases=self.aliases.values_list("name", flat=True),
-                public_events=self.events.public_regardless_of_organisation(),
+                aliases=self.aliases.values_list("name", flat=True) if self.pk else [],
+                public_events=(self.events.public_regardless_of_organisation() if self.pk else []),
             )
-        else:
-            self.search_text = self.build_search_text(aliases=[], public_events=[])
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

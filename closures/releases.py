@@ -444,8 +444,8 @@ def citation_text(release: Release) -> str:
     )
 
 
-def dataset_jsonld(release: Release | None = None, *, about=None) -> dict:
-    """schema.org Dataset: for the /data/ page, or a record page when `about` is given."""
+def dataset_jsonld(release: Release | None = None) -> dict:
+    """schema.org Dataset of the whole registry, for the /data/ page."""
     data = {
         "@context": "https://schema.org",
         "@type": "Dataset",
@@ -471,12 +471,4 @@ def dataset_jsonld(release: Release | None = None, *, about=None) -> dict:
                 "contentSize": str(release.size),
             }
         ]
-    if about is not None:
-        data["about"] = {
-            "@type": "Organization",
-            "name": about.name_en or about.name_zh,
-            "alternateName": [name for name in (about.name_zh, about.acronym) if name],
-            "url": settings.SITE_URL + about.get_absolute_url(),
-        }
-        data["dateModified"] = about.updated_at.isoformat()
     return data

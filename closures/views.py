@@ -32,7 +32,6 @@ from .models import (
 
 # The same query string selects the same rows in the exports as on the page.
 EXPORT_FILES = ("organisations.csv", "events.csv")
-LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 MULTIPLE_CHOICE_FACETS = ("org_type", "status", "event_type", "reason", "country")
 # The filters panel starts open when one of these is in use, so a visitor sees what applies.
 FILTERS_BEHIND_DISCLOSURE = (*MULTIPLE_CHOICE_FACETS, "year", "date_from", "date_to")
@@ -227,7 +226,7 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
             "url": url,
             "identifier": organisation.slug,
             "dateModified": updated.isoformat(),
-            "license": LICENCE_URL,
+            "license": releases.LICENCE_URL,
             "inLanguage": ["en", "zh-Hant"],
             "isPartOf": {
                 "@type": "Dataset",
