@@ -22,6 +22,8 @@ from closures.models import (
     Source,
 )
 
+from .scenario import Scenario, build_scenario
+
 _counter = itertools.count(1)
 
 
@@ -91,6 +93,13 @@ def make_public_organisation(make_organisation, make_event):
         return organisation
 
     return make
+
+
+@pytest.fixture
+def scenario(curator, reviewer) -> Scenario:
+    """The shared registry (hkctu, amnesty, apple-daily, an embargoed and a draft record),
+    imported, reviewed, published and embargoed through the services: see tests/scenario.py."""
+    return build_scenario(curator=curator, reviewer=reviewer)
 
 
 # --- Curation (issue 5): users, no internet, eager tasks, a local web server -------------
