@@ -179,6 +179,9 @@ class LocalWeb:
     def __init__(self):
         self.requests: list[tuple[str, str, dict]] = []
         self.captures: dict[str, str] = {}
+        # Statuses the Save Page Now stand-in answers first (e.g. 429, 503), one per request,
+        # as a busy archive does before it takes the capture.
+        self.busy_answers: list[int] = []
         # When set, the next snapshot request hangs (until `release` or 60 s), as a worker
         # might be killed in the middle of it.
         self.stall_next_save = False
@@ -228,6 +231,9 @@ class LocalWeb:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length).decode()
                 web.requests.append(("POST", self.path, dict(self.headers)))
+                if web.busy_answers:
+                    self.reply(web.busy_answers.pop(0), b"busy", {"Retry-After": "1"})
+                    return
                 if web.stall_next_save:
                     web.stall_next_save = False
                     web.release.wait(60)
