@@ -1,7 +1,8 @@
 """The embargo leak audit: every public channel, walked as an anonymous visitor.
 
 One registry holds an embargoed organisation, an unpublished draft, an embargoed event (with a
-source only it cites) on a published organisation, and sensitive notes. Each channel below is
+source only it cites) on a published organisation, and sensitive notes; it is imported,
+embargoed and published through the services, once for the module. Each channel below is
 fetched and searched for every marker of those; counts are checked against the one record
 and the one event the public may see. A new public channel must be added to CHANNELS.
 """

@@ -2,7 +2,7 @@ import socket
 
 import httpx
 import pytest
-from celery.signals import task_retry
+from celery.signals import task_prerun, task_retry
 from django.core.cache import cache
 
 from closures import sources, tasks
@@ -184,9 +184,23 @@ def test_check_task_of_a_deleted_source_does_nothing(local_web, make_source):
 
 
 def test_check_all_sources_fans_out_one_check_each(local_web, make_source):
-    make_source(url=local_web.url("/ok/1"))
-    make_source(url=local_web.url("/gone/2"))
-    assert tasks.check_all_sources.delay().get() == 2
+    first = make_source(url=local_web.url("/ok/1"))
+    second = make_source(url=local_web.url("/gone/2"))
+    started = []
+
+    def record(sender, args, **kwargs):
+        started.append((sender.name, tuple(args)))
+
+    task_prerun.connect(record)
+    try:
+        assert tasks.check_all_sources.delay().get() == 2
+    finally:
+        task_prerun.disconnect(record)
+    assert sorted(started) == [
+        ("closures.tasks.check_all_sources", ()),
+        ("closures.tasks.check_source", (first.pk,)),
+        ("closures.tasks.check_source", (second.pk,)),
+    ]
     assert Source.objects.filter(last_checked_at__isnull=False).count() == 2
 
 
@@ -232,5 +246,9 @@ def test_archived_copy_appears_on_the_public_record_page(
 
 
 def test_tests_cannot_reach_the_internet():
-    with pytest.raises(httpx.ConnectError):
+    # The guard refuses before any packet leaves: its own message, not a network failure,
+    # proves it (a sandbox without a network would fail the connection anyway).
+    with pytest.raises(httpx.ConnectError, match="tests may not connect to"):
         httpx.get("http://93.184.216.34/", timeout=2)
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError, match="may not connect"):
+        probe.connect_ex(("10.0.0.1", 80))  # private ranges included
