@@ -67,6 +67,11 @@ class ImportUploadForm(forms.Form):
         initial=ReviewState.DRAFT,
     )
     reason = forms.CharField(label=_("reason (kept in the history)"), required=False, max_length=80)
+    clear_blanks = forms.BooleanField(
+        label=_("empty cells clear their fields"),
+        required=False,
+        help_text=_("Otherwise an empty cell leaves the field as it is."),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,12 +136,13 @@ class SpreadsheetImport:
             "filename": Path(upload.name).name,
             "review_state": form.cleaned_data.get("review_state") or ReviewState.DRAFT,
             "reason": form.cleaned_data["reason"],
+            "clear_blanks": form.cleaned_data["clear_blanks"],
         }
         try:
             preview = services.preview_import(
                 file=import_uploads.upload_path(token),
                 filename=pending["filename"],
-                **self.options(pending),
+                **self.options(pending, overwrite=()),
             )
         except BaseException:
             import_uploads.discard_upload(token)
@@ -158,8 +164,10 @@ class SpreadsheetImport:
             self.forget_pending()
             raise Http404("This import has expired; upload the spreadsheet again.")
         try:
+            # Only the conflicts ticked in the preview overwrite what a person changed.
+            overwrite = self.request.POST.getlist("overwrite")
             report = services.import_spreadsheet(
-                file=path, filename=pending["filename"], **self.options(pending)
+                file=path, filename=pending["filename"], **self.options(pending, overwrite)
             )
         except services.ImportFailed as failure:
             return self.render(
@@ -182,7 +190,7 @@ class SpreadsheetImport:
         for token in self.request.session.pop(SESSION_KEY, None) or {}:
             import_uploads.discard_upload(token)
 
-    def options(self, pending: dict) -> dict:
+    def options(self, pending: dict, overwrite) -> dict:
         reason = f"Imported from {pending['filename']}"
         if pending["reason"]:
             reason = f"{reason}: {pending['reason']}"
@@ -190,4 +198,7 @@ class SpreadsheetImport:
             "review_state": pending["review_state"],
             "user": self.request.user,
             "reason": reason[:100],
+            "rules": services.MergeRules(
+                clear_blanks=pending.get("clear_blanks", False), overwrite=frozenset(overwrite)
+            ),
         }
