@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -315,25 +316,21 @@ def codebook(version: str) -> str:
 
 
 def citation_cff(version: str, released_on: dt.date) -> str:
-    return "\n".join(
-        [
-            "cff-version: 1.2.0",
-            "message: If you use this dataset, please cite this release.",
-            "type: dataset",
-            f'title: "{TITLE}"',
-            f'version: "{version}"',
-            f"date-released: {released_on.isoformat()}",
-            "license: CC-BY-4.0",
-            f'url: "{settings.SITE_URL}/en/data/"',
-            "authors:",
-            f'  - name: "{TITLE} curators"',
-            "keywords:",
-            "  - Hong Kong",
-            "  - civil society",
-            "  - National Security Law",
-            "",
-        ]
-    )
+    """CITATION.cff (Citation File Format 1.2), serialised by PyYAML so every value is quoted
+    as YAML requires, whatever the title or URL contains."""
+    citation = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite this release.",
+        "type": "dataset",
+        "title": TITLE,
+        "version": version,
+        "date-released": released_on,
+        "license": "CC-BY-4.0",
+        "url": f"{settings.SITE_URL}/en/data/",
+        "authors": [{"name": f"{TITLE} curators"}],
+        "keywords": ["Hong Kong", "civil society", "National Security Law"],
+    }
+    return yaml.safe_dump(citation, sort_keys=False, allow_unicode=True, width=1000)
 
 
 LICENCE = f"""The data in this package is licensed under the Creative Commons Attribution 4.0
