@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from . import columns
 from .dates import iso_partial_date
 from .models import Alias, Citation, Event, Organisation, Release, Source
 
@@ -126,18 +127,7 @@ class SourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Source
-        fields = [
-            "id",
-            "url",
-            "title",
-            "publisher",
-            "language",
-            "published_on",
-            "accessed_on",
-            "source_type",
-            "archived_url",
-            "archived_at",
-        ]
+        fields = [*columns.api_fields(columns.SOURCE), "archived_at"]
 
 
 class WithdrawnSerializer(serializers.ModelSerializer):

@@ -19,11 +19,13 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from . import charts, releases
+from .columns import CONFIDENCE_DEFINITIONS
 from .dates import DatePrecision
 from .filters import RegistryFilterSet
 from .models import (
     CLOSURE_EVENT_TYPES,
     Citation,
+    Confidence,
     DestinationCountries,
     Event,
     Organisation,
@@ -283,8 +285,15 @@ class OverviewView(TemplateView):
 
 class AboutView(TemplateView):
     def get_context_data(self, **kwargs):
+        # The definitions the codebook and the model's help_text give, in the page's language.
+        levels = [
+            (Confidence(level).label, definition)
+            for level, definition in CONFIDENCE_DEFINITIONS.items()
+        ]
         return super().get_context_data(
-            corrections_email=settings.REGISTRY_CORRECTIONS_EMAIL, **kwargs
+            corrections_email=settings.REGISTRY_CORRECTIONS_EMAIL,
+            confidence_levels=levels,
+            **kwargs,
         )
 
     def get_template_names(self):
