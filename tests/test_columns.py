@@ -77,3 +77,15 @@ def test_timestamps_are_utc_with_z():
     hong_kong = dt.timezone(dt.timedelta(hours=8))
     moment = dt.datetime(2021, 10, 3, 20, 15, 7, tzinfo=hong_kong)
     assert columns.timestamp(moment) == "2021-10-03T12:15:07Z"
+
+
+@pytest.mark.django_db
+def test_the_api_and_the_csv_write_the_same_times_in_utc_with_z(client, make_public_organisation):
+    make_public_organisation(slug="hkctu", name_en="HKCTU")
+    organisation = client.get("/api/v1/organisations/hkctu/").json()
+    event = organisation["events"][0]
+    csv_text = client.get("/api/v1/export/events.csv")
+    csv_row = b"".join(csv_text.streaming_content).decode().splitlines()[1]
+    for value in (organisation["updated_at"], event["updated_at"]):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value)
+    assert f'"{event["updated_at"]}"' in csv_row  # the same moment, written the same way
