@@ -182,7 +182,9 @@ def test_schema_documents_every_filter_of_the_one_filterset(client, db, path):
 
 @pytest.mark.parametrize("ordering", ["name", "-name", "latest", "-latest"])
 def test_api_ordering_follows_the_listing_across_cursor_pages(client, scenario, ordering):
-    listing = RegistryFilterSet(QueryDict(f"ordering={ordering}"), queryset=Organisation.objects.public())
+    listing = RegistryFilterSet(
+        QueryDict(f"ordering={ordering}"), queryset=Organisation.objects.public()
+    )
     expected = [organisation.slug for organisation in listing.qs]
     seen, url = [], f"/api/v1/organisations/?ordering={ordering}&page_size=1"
     while url:
