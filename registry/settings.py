@@ -285,9 +285,9 @@ IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(5 * 
 IMPORT_ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 # Bounds checked while reading, so a decompression bomb is refused before it fills memory.
 IMPORT_MAX_UNCOMPRESSED_BYTES = int(
-    os.environ.get("IMPORT_MAX_UNCOMPRESSED_BYTES", str(25 * 1024 * 1024))
+    os.environ.get("IMPORT_MAX_UNCOMPRESSED_BYTES", str(10 * 1024 * 1024))
 )
-IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
 IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "100"))
 IMPORT_MAX_CELL_CHARS = int(os.environ.get("IMPORT_MAX_CELL_CHARS", "10000"))
 # An upload waiting for confirmation is deleted after this long (and at once on a failed
