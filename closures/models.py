@@ -1128,3 +1128,6 @@ class Release(models.Model):
 
     def get_download_url(self):
         return reverse("release-download", kwargs={"version": self.version})
+
+
+from .tracker_models import Tracker, TrackerEntry  # noqa: E402, F401
