@@ -653,3 +653,6 @@ class SpreadsheetImport:
 
     def path(self, token: str) -> Path:
         return Path(settings.IMPORT_PREVIEW_DIR) / f"{token}.upload"
+
+
+from . import tracker_admin  # noqa: E402, F401

@@ -293,7 +293,7 @@ def candidate_names(*, name_as_listed: str, name_en: str = "", name_zh: str = ""
     """
     names = [name_en, name_zh]
     listed = name_as_listed.translate({ord(mark): " " for mark in QUOTE_MARKS})
-    for part in re.split(r"[()（）\[\]【】]", listed):
+    for part in re.split(r"[()（）\[\]【】/／]", listed):
         names.append(part)
         # A bracket may hold a Chinese short name and an English name side by side.
         runs = itertools.groupby(part.split(), key=lambda word: bool(CJK.search(word)))

@@ -10,11 +10,13 @@ the public cannot see counts as "not yet in this registry".
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from .dates import DatePrecision, format_partial_date
+from .dates import DatePrecision, format_partial_date, iso_partial_date
 from .models import Organisation, choices_constraint, normalise_name
 
 
@@ -152,6 +154,10 @@ class Tracker(models.Model):
         return format_partial_date(self.published_on, self.published_precision)
 
     @property
+    def published_iso(self) -> str:
+        return iso_partial_date(self.published_on, self.published_precision)
+
+    @property
     def short_label(self) -> str:
         """ "Stand News 立場新聞, 15 Sep 2021": enough to tell two lists of one publisher apart."""
         date = self.published_display
@@ -179,6 +185,18 @@ class TrackerEntryQuerySet(models.QuerySet):
     def lacking(self):
         """Entries a curator may still need to add: neither matched nor out of scope."""
         return self.filter(decision__in=[EntryDecision.NOT_IN_REGISTRY, EntryDecision.PROPOSED])
+
+    def with_listed_by(self):
+        """Annotate `listed_by`: how many trackers list an entry's name among those lacking."""
+        same_name = (
+            TrackerEntry.objects.lacking()
+            .filter(name_key=OuterRef("name_key"))
+            .order_by()
+            .values("name_key")
+            .annotate(trackers=Count("tracker", distinct=True))
+            .values("trackers")
+        )
+        return self.annotate(listed_by=Coalesce(Subquery(same_name), 0))
 
     def publicly_lacking(self):
         """Entries the public is told are not yet in this registry."""
@@ -332,6 +350,20 @@ class TrackerEntry(models.Model):
     def save(self, *args, **kwargs):
         self.name_key = entry_name_key(self.name_zh, self.name_en, self.name_as_listed)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        matched = self.decision in (EntryDecision.MATCHED, EntryDecision.PROPOSED)
+        if matched and self.organisation_id is None:
+            raise ValidationError({"organisation": _("Choose the organisation it matches.")})
+        if not matched and self.organisation_id is not None:
+            raise ValidationError(
+                {"organisation": _("Only a matched or proposed entry names an organisation.")}
+            )
+        if self.decision == EntryDecision.OUT_OF_SCOPE and not self.out_of_scope_reason.strip():
+            raise ValidationError(
+                {"out_of_scope_reason": _("Say why it is out of scope; the public sees this.")}
+            )
 
     @property
     def display_name(self) -> str:
