@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import get_language
 
 from .models import Organisation, OrganisationType, ReviewState
+from .tracker_import import CJK
 from .tracker_models import (
     Completeness,
     DecisionSource,
@@ -279,14 +280,14 @@ def create_draft_from_entry(*, entry: TrackerEntry, user) -> Organisation:
             + (f"; category: {listed.category_as_listed}" if listed.category_as_listed else "")
             for listed in listings
         ]
-        name_zh = entry.name_zh or (entry.display_name if not entry.name_en else "")
+        listed_in_chinese = bool(CJK.search(entry.display_name))
+        name_en = entry.name_en or ("" if listed_in_chinese else entry.display_name)
+        name_zh = entry.name_zh or (entry.display_name if listed_in_chinese else "")
         organisation = Organisation(
             slug=_unused_slug(
-                entry.listed_organisation_slug,
-                entry.name_en,
-                f"{entry.tracker.slug}-{entry.position}",
+                entry.listed_organisation_slug, name_en, f"{entry.tracker.slug}-{entry.position}"
             ),
-            name_en=entry.name_en,
+            name_en=name_en,
             name_zh=name_zh,
             org_type=OrganisationType.OTHER,
             review_state=ReviewState.DRAFT,

@@ -108,7 +108,8 @@ class TrackerEntryAdmin(admin.ModelAdmin):
     actions = ["confirm_matches", "reject_matches", "create_draft_organisations"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_listed_by()
+        # Annotated before ordering: the queue is ordered by the annotation.
+        return TrackerEntry.objects.with_listed_by().order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         # The queue: groups listed by the most trackers first.
