@@ -6,6 +6,7 @@ records who made it and when.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -43,6 +44,8 @@ class TrackerAdmin(admin.ModelAdmin):
     list_filter = ["completeness"]
     search_fields = ["slug", "title", "publisher"]
     inlines = [TrackerEntryInline]
+    # URLs typed without a scheme are taken as https, as Django 6 will do by default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description=_("publisher"))
     def publisher_name(self, tracker):
