@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from closures import coverage
 from closures.models import Organisation, ReviewState
@@ -497,3 +499,43 @@ def test_an_out_of_scope_decision_needs_a_reason(compared, curator):
         coverage.decide_entry(entry=entry, user=curator, decision="out_of_scope")
     with pytest.raises(ValidationError):
         coverage.decide_entry(entry=entry, user=curator, decision="matched")
+
+
+# --- Query budgets -------------------------------------------------------------------------
+
+
+def fetch(client, url) -> bytes:
+    """The whole body, streamed or not: a streamed export runs its queries while it is read."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_coverage_page_and_api_queries_do_not_grow_with_trackers_and_entries(
+    client, tmp_path, make_public_organisation, django_assert_num_queries
+):
+    for number in range(3):
+        make_public_organisation(slug=f"group-{number}", name_en=f"Group {number}")
+
+    def load(count):
+        lists = {
+            f"list-{number}": [
+                entry_row(f"list-{number}", position, f"Group {position}", f"group-{position}")
+                if position < 3
+                else entry_row(f"list-{number}", position, f"Missing {number} {position}")
+                for position in range(count)
+            ]
+            for number in range(count)
+        }
+        import_trackers(directory=write_trackers(tmp_path / f"t{count}", lists))
+
+    load(2)
+    budgets = {}
+    for url in ("/en/coverage/", "/api/v1/trackers/", "/api/v1/export/coverage.csv"):
+        with CaptureQueriesContext(connection) as context:
+            fetch(client, url)
+        budgets[url] = len(context)
+    load(6)
+    for url, queries in budgets.items():
+        with django_assert_num_queries(queries):
+            fetch(client, url)
