@@ -59,6 +59,15 @@ ACRONYM_PATTERN = re.compile(r"^[A-Z][A-Z0-9&.\-]{1,11}$")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 QUOTE_MARKS = "《》〈〉「」『』\"'“”‘’"
 TRACKER_FIELDS = ("title", "publisher", "url", "scope", "completeness")
+# Model fields named by the file column their value came from, so a problem names the column.
+COLUMN_OF_FIELD = {
+    "slug": "tracker_id",
+    "published_on": "published_date",
+    "published_precision": "published_date",
+    "claimed_qualifier": "claimed_count",
+    "listed_organisation_slug": "organisation_id",
+    "sequence": "position",
+}
 ENTRY_FIELDS = (
     "sequence",
     "name_as_listed",
@@ -126,6 +135,8 @@ class ParsedTracker:
     row: int
     values: dict
     entries_read: int | None
+    # False when the row itself has a problem: it is then not validated against the model too.
+    valid: bool = True
     entries: list[dict] = field(default_factory=list)
 
 
@@ -197,6 +208,8 @@ class _Files:
         return parsed
 
     def tracker(self, number: int, row: dict) -> ParsedTracker:
+        problems_before = len(self.problems)
+
         def problem(column, message):
             self.problem(TRACKER_FILE, number, column, message)
 
@@ -238,7 +251,8 @@ class _Files:
             problem("entries_read", "Give the number of entries read, a whole number.")
         else:
             entries_read = int(row["entries_read"])
-        return ParsedTracker(number, values, entries_read)
+        valid = len(self.problems) == problems_before
+        return ParsedTracker(number, values, entries_read, valid)
 
     def entries(self, tracker: ParsedTracker) -> None:
         slug = tracker.values["slug"]
@@ -255,6 +269,7 @@ class _Files:
             )
         first_row: dict[str, int] = {}
         for number, row in enumerate(rows, start=FIRST_DATA_ROW):
+            problems_before = len(self.problems)
             if row["tracker_id"] != slug:
                 self.problem(name, number, "tracker_id", f"Expected {slug!r}, the file's tracker.")
             for column in ("position", "name_as_listed"):
@@ -271,6 +286,7 @@ class _Files:
             tracker.entries.append(
                 {
                     "row": number,
+                    "valid": len(self.problems) == problems_before,
                     "position": position,
                     "sequence": number - FIRST_DATA_ROW + 1,
                     "name_as_listed": row["name_as_listed"],
@@ -366,9 +382,11 @@ def import_trackers(*, directory: Path | str, dry_run: bool = False) -> TrackerI
     parsed = files.trackers()
     report = TrackerImportReport(dry_run=dry_run)
     with transaction.atomic():
+        # Rows that parsed are still validated against the models (in this transaction, which
+        # a problem rolls back), so one pass reports every problem, not just the first kind.
         writer = _TrackerWriter(report)
-        if not files.problems:
-            for tracker in parsed:
+        for tracker in parsed:
+            if tracker.valid:
                 writer.write(tracker)
         problems = files.problems + writer.problems
         if problems:
@@ -392,8 +410,9 @@ class _TrackerWriter:
             instance.full_clean(exclude=list(exclude), validate_unique=False)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
+                column = COLUMN_OF_FIELD.get(name, name if name != "__all__" else "row")
                 for message in messages:
-                    self.problems.append(TrackerImportProblem(file, row, name, message))
+                    self.problems.append(TrackerImportProblem(file, row, column, message))
             return False
         return True
 
@@ -413,7 +432,9 @@ class _TrackerWriter:
         existing = {entry.position: entry for entry in tracker.entries.all()} if not created else {}
         file = f"{values['slug']}.csv"
         for row in parsed.entries:
-            self.write_entry(tracker, existing.pop(row["position"], None), row, file)
+            entry = existing.pop(row["position"], None)
+            if row["valid"]:
+                self.write_entry(tracker, entry, row, file)
         if existing:
             TrackerEntry.objects.filter(pk__in=[entry.pk for entry in existing.values()]).delete()
             self.report.counts["entries"]["removed"] += len(existing)

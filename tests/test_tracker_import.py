@@ -141,7 +141,10 @@ def test_an_invalid_directory_names_every_problem_by_file_row_and_column_and_wri
                 entry_row("bad-list", 4, "Group D", organisation_id="not a slug!"),
             ],
         },
-        **{"bad-list": {"claimed_count": "about 50", "published_date": "2021-13"}},
+        **{
+            "bad-list": {"claimed_count": "about 50", "published_date": "2021-13"},
+            "good-list": {"url": "not an address", "completeness": "complete"},
+        },
     )
     # trackers.csv says 9 entries for good-list, its file has 1.
     rows = list(csv.DictReader((directory / "trackers.csv").open(encoding="utf-8")))
@@ -155,6 +158,8 @@ def test_an_invalid_directory_names_every_problem_by_file_row_and_column_and_wri
     found = {(problem.file, problem.row, problem.column) for problem in failure.value.problems}
     assert found == {
         ("trackers.csv", 2, "entries_read"),
+        ("trackers.csv", 2, "url"),
+        ("trackers.csv", 2, "completeness"),
         ("trackers.csv", 3, "claimed_count"),
         ("trackers.csv", 3, "published_date"),
         ("bad-list.csv", 3, "position"),
