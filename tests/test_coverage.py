@@ -334,3 +334,34 @@ def test_only_a_confirmed_match_to_a_public_record_counts_or_shows_as_in_the_reg
                 assert f"record-{visibility}" not in text
         assert [e["organisation"] for e in api["entries"]].count("record-public") == expected_in
         transaction.set_rollback(True)
+
+
+def test_a_curator_changes_a_match_in_the_entry_form_and_a_reimport_keeps_it(
+    client, compared, curator, tmp_path
+):
+    entry = TrackerEntry.objects.get(name_as_listed="Union B as listed")
+    client.force_login(curator)
+    response = client.post(
+        f"/admin/closures/trackerentry/{entry.pk}/change/",
+        {
+            "decision": "matched",
+            "organisation": compared.pk,
+            "out_of_scope_reason": "",
+            "curator_note": "Same union under its later name.",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry.refresh_from_db()
+    assert entry.organisation == compared and entry.decided_by == curator
+    assert entry.decided_by_source == DecisionSource.CURATOR
+    assert entry.curator_note == "Same union under its later name."
+    import_trackers(directory=tmp_path / "t")
+    entry.refresh_from_db()
+    assert entry.organisation == compared
+
+
+def test_a_record_with_tracker_entries_cannot_be_deleted_until_they_are_rematched(compared):
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        compared.delete()
