@@ -16,16 +16,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import get_language
 
-from .models import Organisation, OrganisationType, ReviewState
-from .tracker_import import CJK
-from .tracker_models import (
+from .models import (
     Completeness,
     DecisionSource,
     EntryDecision,
+    Organisation,
+    OrganisationType,
     PublicEntryStatus,
+    ReviewState,
     Tracker,
     TrackerEntry,
 )
+from .tracker_import import CJK
 
 # --- Public figures ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.views import APIView
 
 from . import coverage, exports
-from .tracker_models import Completeness, PublicEntryStatus, Tracker, TrackerEntry
+from .models import Completeness, PublicEntryStatus, Tracker, TrackerEntry
 
 
 class TrackerEntrySerializer(serializers.ModelSerializer):

@@ -19,11 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .dates import parse_partial_date
-from .models import DuplicateFinder, Organisation, normalise_name
-from .tracker_models import (
+from .duplicates import DuplicateFinder, normalise_name
+from .models import (
     ClaimQualifier,
     DecisionSource,
     EntryDecision,
+    Organisation,
     Tracker,
     TrackerEntry,
 )

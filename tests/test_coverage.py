@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closures import coverage
-from closures.models import Organisation, ReviewState
+from closures.models import DecisionSource, EntryDecision, Organisation, ReviewState, TrackerEntry
 from closures.tracker_import import import_trackers
-from closures.tracker_models import DecisionSource, EntryDecision, TrackerEntry
 from tests.test_tracker_import import entry_row, write_trackers
 
 # --- Public: page, record, API, export ------------------------------------------------------

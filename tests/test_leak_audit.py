@@ -285,8 +285,8 @@ def tracker_listings(request, tmp_path):
     if "registry" not in request.fixturenames:
         return
     request.getfixturevalue("registry")
+    from closures.models import EntryDecision, TrackerEntry
     from closures.tracker_import import ENTRY_COLUMNS, TRACKER_COLUMNS, import_trackers
-    from closures.tracker_models import EntryDecision, TrackerEntry
 
     directory = tmp_path / "trackers"
     directory.mkdir()

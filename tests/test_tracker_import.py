@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closures import coverage
-from closures.models import Organisation, ReviewState
+from closures.models import (
+    ClaimQualifier,
+    DecisionSource,
+    EntryDecision,
+    Organisation,
+    ReviewState,
+    Tracker,
+    TrackerEntry,
+)
 from closures.services import import_registry, read_spreadsheet
 from closures.tracker_import import (
     ENTRY_COLUMNS,
@@ -21,13 +29,6 @@ from closures.tracker_import import (
     TrackerImportFailed,
     candidate_names,
     import_trackers,
-)
-from closures.tracker_models import (
-    ClaimQualifier,
-    DecisionSource,
-    EntryDecision,
-    Tracker,
-    TrackerEntry,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

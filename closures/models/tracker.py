@@ -16,8 +16,10 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from .dates import DatePrecision, format_partial_date, iso_partial_date
-from .models import Organisation, choices_constraint, normalise_name
+from ..dates import DatePrecision, format_partial_date, iso_partial_date
+from ..duplicates import normalise_name
+from .organisation import Organisation
+from .taxonomies import choices_constraint
 
 
 class Completeness(models.TextChoices):

@@ -45,7 +45,7 @@ def revoke_tracker_permissions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("closures", "0005_release"),
+        ("closures", "0006_drop_superseded_trigram_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,8 +11,8 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import coverage
-from .tracker_models import EntryDecision, Tracker, TrackerEntry
+from .. import coverage
+from ..models import EntryDecision, Tracker, TrackerEntry
 
 ENTRY_AS_LISTED = [
     "tracker",
