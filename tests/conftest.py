@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 import pytest
 from django.contrib.auth.models import Group
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from closures.models import (
     Citation,
@@ -115,6 +117,28 @@ def reviewer(django_user_model):
 @pytest.fixture
 def second_reviewer(django_user_model):
     return _staff_in(django_user_model, "second-reviewer", "Reviewers")
+
+
+@pytest.fixture
+def staff_login(db):
+    """Log a staff user into the admin as a full sign-in does: password and authenticator.
+
+    `client.force_login` alone leaves the session without a verified second factor, which
+    the admin refuses; this gives the user a confirmed TOTP device and marks the session
+    verified with it, as django-otp does after a valid code.
+    """
+
+    def log_in(client, user) -> TOTPDevice:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return device
+
+    return log_in
 
 
 def _is_loopback(address) -> bool:

@@ -51,14 +51,14 @@ def test_a_check_is_not_a_curators_change(local_web, make_source):
 
 
 def test_broken_sources_are_listed_in_the_admin(
-    client, admin_user, local_web, make_source, settings
+    client, admin_user, local_web, make_source, settings, staff_login
 ):
     settings.SOURCE_BROKEN_AFTER_FAILURES = 1
     broken = make_source(url=local_web.url("/gone"), title="Dead link")
     make_source(url=local_web.url("/ok"), title="Live link")
     for source in Source.objects.all():
         sources.check_source(source_id=source.pk)
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     response = client.get("/admin/closures/source/", {"health": "broken"})
     assert [source.pk for source in response.context["cl"].result_list] == [broken.pk]
 
@@ -146,9 +146,9 @@ def test_beat_schedules_daily_check_and_archive_and_a_weekly_release(settings):
 
 
 def test_saving_a_source_in_the_admin_enqueues_upkeep_after_commit(
-    client, admin_user, archive_service, django_capture_on_commit_callbacks
+    client, admin_user, archive_service, django_capture_on_commit_callbacks, staff_login
 ):
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             "/admin/closures/source/add/",
