@@ -126,8 +126,12 @@ class RegistryAdminSite(admin.AdminSite):
         protected = super().admin_view(view, cacheable)
 
         def inner(request, *args, **kwargs):
-            logout_path = reverse("admin:logout", current_app=self.name)
-            if needs_enrolment(request.user) and request.path != logout_path:
+            if request.path == reverse("admin:logout", current_app=self.name):
+                # Django's wrapper sends a user without admin access to the index instead of
+                # signing them out, which would leave a staff member midway through enrolment
+                # (or with an unverified session) no way out.
+                return view(request, *args, **kwargs)
+            if needs_enrolment(request.user):
                 enrol = reverse("admin:otp_enrol", current_app=self.name)
                 return redirect(f"{enrol}?{urlencode({'next': request.get_full_path()})}")
             return protected(request, *args, **kwargs)
