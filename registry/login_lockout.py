@@ -4,6 +4,7 @@ from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.db.models import Sum
 
@@ -17,8 +18,26 @@ class AccountAndAddressLockoutHandler(AxesDatabaseHandler):
     """
 
     def is_locked(self, request, credentials=None) -> bool:
-        if super().is_locked(request, credentials):
-            return True
+        return super().is_locked(request, credentials) or self.account_is_locked(
+            request, credentials
+        )
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        """Answer a failure past the account's limit with the lockout response too."""
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        if request is None or getattr(request, "axes_locked_out", False):
+            return
+        if self.account_is_locked(request, credentials):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            user_locked_out.send(
+                "axes",
+                request=request,
+                username=get_client_username(request, credentials),
+                ip_address=request.axes_ip_address,
+            )
+
+    def account_is_locked(self, request, credentials=None) -> bool:
         username = get_client_username(request, credentials)
         if not username:
             return False
