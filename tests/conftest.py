@@ -226,6 +226,10 @@ class LocalWeb:
                 web.requests.append(("GET", self.path, dict(self.headers)))
                 if self.path.startswith("/ok"):
                     self.reply(200, b"<html>still here</html>")
+                elif self.path.startswith("/to-metadata"):
+                    # Never followed in a test: the checker must refuse the target first.
+                    location = "http://169.254.169.254/latest/meta-data/"
+                    self.reply(302, headers={"Location": location})
                 elif self.path.startswith("/moved"):
                     self.reply(301, headers={"Location": "/ok/new-home"})
                 elif self.path.startswith("/save/status/"):
@@ -260,7 +264,9 @@ class LocalWeb:
 
 
 @pytest.fixture
-def local_web():
+def local_web(settings):
+    # The checker refuses loopback addresses unless told otherwise; this server is on one.
+    settings.SOURCE_CHECK_ALLOW_PRIVATE_ADDRESSES = True
     web = LocalWeb()
     yield web
     web.stop()
