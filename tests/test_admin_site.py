@@ -66,11 +66,17 @@ def test_staff_without_a_device_reach_only_the_enrolment_page(
 ):
     organisation = make_organisation()
     assert sign_in(client, "curator").status_code == 302
+    changelists = [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
     for url in [
         ADMIN_INDEX,
-        "/admin/closures/organisation/",
+        *changelists,
         f"/admin/closures/organisation/{organisation.pk}/change/",
+        "/admin/closures/organisation/add/",
         "/admin/password_change/",
+        "/admin/jsi18n/",
     ]:
         response = client.get(url)
         assert response.status_code == 302, url
