@@ -154,15 +154,15 @@ def waiting_files(settings) -> list:
     return sorted(directory.glob("*.upload")) if directory.exists() else []
 
 
-def test_a_preview_with_problems_keeps_no_upload(client, curator, settings):
-    client.force_login(curator)
+def test_a_preview_with_problems_keeps_no_upload(client, curator, settings, staff_login):
+    staff_login(client, curator)
     response = upload(client, csv_upload([row(event_type="vanished")]))
     assert response.context["preview"].problems
     assert waiting_files(settings) == []
 
 
-def test_cancel_deletes_the_upload_and_the_token(client, curator, settings):
-    client.force_login(curator)
+def test_cancel_deletes_the_upload_and_the_token(client, curator, settings, staff_login):
+    staff_login(client, curator)
     token = upload(client, csv_upload([row()])).context["token"]
     assert len(waiting_files(settings)) == 1
     response = client.post(IMPORT_URL, {"token": token, "cancel": "Cancel"})
@@ -171,16 +171,18 @@ def test_cancel_deletes_the_upload_and_the_token(client, curator, settings):
     assert client.post(IMPORT_URL, {"token": token}).status_code == 404
 
 
-def test_a_newer_upload_replaces_the_waiting_one(client, curator, settings):
-    client.force_login(curator)
+def test_a_newer_upload_replaces_the_waiting_one(client, curator, settings, staff_login):
+    staff_login(client, curator)
     first = upload(client, csv_upload([row()])).context["token"]
     second = upload(client, csv_upload([row()])).context["token"]
     assert waiting_files(settings) == [import_uploads.upload_path(second)]
     assert client.post(IMPORT_URL, {"token": first}).status_code == 404
 
 
-def test_an_upload_older_than_the_limit_can_no_longer_be_confirmed(client, curator, settings):
-    client.force_login(curator)
+def test_an_upload_older_than_the_limit_can_no_longer_be_confirmed(
+    client, curator, settings, staff_login
+):
+    staff_login(client, curator)
     token = upload(client, csv_upload([row()])).context["token"]
     old = time.time() - settings.IMPORT_PREVIEW_MAX_AGE_SECONDS - 1
     os.utime(import_uploads.upload_path(token), (old, old))

@@ -171,8 +171,10 @@ def test_dry_run_command_lists_conflicts_and_prefer_file_overwrites(db, tmp_path
     assert organisation.name_en == "Professional Teachers' Union"
 
 
-def test_admin_preview_lists_conflicts_and_only_ticked_ones_are_overwritten(client, curator):
-    client.force_login(curator)
+def test_admin_preview_lists_conflicts_and_only_ticked_ones_are_overwritten(
+    client, curator, staff_login
+):
+    staff_login(client, curator)
     first = upload(client, csv_upload([row()]))
     client.post(IMPORT_URL, {"token": first.context["token"]})
     rename_in_admin(Organisation.objects.get(), name_en="Renamed", acronym="RN")
@@ -188,8 +190,8 @@ def test_admin_preview_lists_conflicts_and_only_ticked_ones_are_overwritten(clie
     assert (organisation.name_en, organisation.acronym) == ("Renamed", "PTU")
 
 
-def test_admin_upload_can_ask_to_clear_blanks(client, curator):
-    client.force_login(curator)
+def test_admin_upload_can_ask_to_clear_blanks(client, curator, staff_login):
+    staff_login(client, curator)
     first = upload(client, csv_upload([row()]))
     client.post(IMPORT_URL, {"token": first.context["token"]})
     kept = upload(client, csv_upload([row(acronym="")]))
