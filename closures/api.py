@@ -12,7 +12,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import translation
+from django.utils import timezone, translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
@@ -196,8 +196,11 @@ class SourceViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
 class WithdrawnList(generics.ListAPIView):
     """Tombstones: organisations once public that no longer are. A synced copy drops them.
 
-    `withdrawn` is true, with the registry's public reason, for a record withdrawn on
-    purpose; otherwise the record was taken out of public view for a reason not given.
+    `withdrawn` is true, with the reason, only for a withdrawal whose reason a reviewer marked
+    public; any other record (embargoed, withdrawn without a public reason, hidden through its
+    events) is only "no longer public". `since` is a day, not a time, and `updated_since`
+    compares days: a tombstone must not tell when something hidden happened.
+    A record that was never public never appears here.
     """
 
     serializer_class = WithdrawnSerializer
@@ -206,7 +209,11 @@ class WithdrawnList(generics.ListAPIView):
     def get_queryset(self):
         tombstones = Organisation.objects.no_longer_public().annotate(
             withdrawn_publicly_flag=ExpressionWrapper(
-                Q(review_state=ReviewState.WITHDRAWN, embargoed=False),
+                Q(
+                    review_state=ReviewState.WITHDRAWN,
+                    embargoed=False,
+                    withdrawn_reason_public=True,
+                ),
                 output_field=BooleanField(),
             )
         )
@@ -215,9 +222,8 @@ class WithdrawnList(generics.ListAPIView):
             filterset = RegistryFilterSet({"updated_since": since})
             if not filterset.is_valid():
                 raise ValidationError(filterset.errors)
-            tombstones = tombstones.filter(
-                updated_at__gte=filterset.form.cleaned_data["updated_since"]
-            )
+            moment = filterset.form.cleaned_data["updated_since"]
+            tombstones = tombstones.filter(public_changed_at__date__gte=timezone.localdate(moment))
         return tombstones
 
 

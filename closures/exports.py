@@ -108,7 +108,7 @@ def event_rows(events) -> Iterator[dict]:
         "stated_reason_en",
         "stated_reason_zh",
         "confidence",
-        "updated_at",
+        "organisation__public_changed_at",
     ]
     order = ["organisation__slug", "uid"]
     if events.db and connections[events.db].vendor == "postgresql":
@@ -153,7 +153,7 @@ def _flatten_events(chunk: list[dict]) -> Iterator[dict]:
             "confidence": row["confidence"],
             "source_ids": MULTI_VALUE_SEPARATOR.join(uid for uid, _ in cited),
             "source_urls": MULTI_VALUE_SEPARATOR.join(url for _, url in cited),
-            "updated_at": timestamp(row["updated_at"]),
+            "updated_at": timestamp(row["organisation__public_changed_at"]),
         }
 
 
@@ -211,7 +211,7 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
         f"(SELECT string_agg(s.url, '{separator}' ORDER BY s.uid COLLATE \"C\") FROM "
         "(SELECT DISTINCT s.uid, s.url FROM closures_citation c JOIN closures_source s "
         "ON s.id = c.source_id WHERE c.event_id = e.id) s)",
-        "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        "to_char(o.public_changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
     ]
     sql = (
         f"SELECT {', '.join(cell(column) for column in columns)} "
@@ -239,7 +239,7 @@ def organisation_rows(organisations) -> Iterator[dict]:
         "wikidata_id",
         "public_latest_event_on",
         "first_published_at",
-        "updated_at",
+        "public_changed_at",
     ]
     rows = organisations.order_by("slug").values(*fields).iterator(CHUNK_SIZE)
     for chunk in _chunks(rows):
@@ -263,7 +263,7 @@ def organisation_rows(organisations) -> Iterator[dict]:
                 "wikidata_id": row["wikidata_id"],
                 "latest_event_on": latest.isoformat() if latest else "",
                 "first_published_at": timestamp(row["first_published_at"]),
-                "updated_at": timestamp(row["updated_at"]),
+                "updated_at": timestamp(row["public_changed_at"]),
             }
 
 

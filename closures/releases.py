@@ -15,7 +15,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from . import exports
@@ -87,7 +86,11 @@ def resource_schemas() -> dict:
                 field("wikidata_id", described(Organisation, "wikidata_id")),
                 field("latest_event_on", described(Organisation, "public_latest_event_on"), "date"),
                 field("first_published_at", "When the record was first published.", "datetime"),
-                field("updated_at", "When the record last changed.", "datetime"),
+                field(
+                    "updated_at",
+                    "When what the public sees of the record last changed.",
+                    "datetime",
+                ),
             ],
             "primaryKey": ["organisation_id"],
         },
@@ -139,7 +142,11 @@ def resource_schemas() -> dict:
                 field("confidence", described(Event, "confidence"), enum=Confidence.values),
                 field("source_ids", multi("IDs of the sources cited for the event.")),
                 field("source_urls", multi("URLs of those sources, in the same order.")),
-                field("updated_at", "When the event last changed.", "datetime"),
+                field(
+                    "updated_at",
+                    "When what the public sees of the event's organisation last changed.",
+                    "datetime",
+                ),
             ],
             "primaryKey": ["event_id"],
             "foreignKeys": [
@@ -234,11 +241,8 @@ def take_snapshot() -> Snapshot:
         f"data/{name}.csv": b"".join(exports.csv_lines(rows[name], columns[name]))
         for name in columns
     }
-    fingerprints = {}
-    for slug, updated, event_updated in organisations.annotate(
-        latest_event_change=Max("events__updated_at")
-    ).values_list("slug", "updated_at", "latest_event_change"):
-        fingerprints[slug] = max(filter(None, [updated, event_updated])).isoformat()
+    # What the public sees of each record, so a hidden edit never counts as a change.
+    fingerprints = dict(organisations.values_list("slug", "public_fingerprint"))
     counts = {
         "organisations": organisations.count(),
         "events": events.count(),
@@ -256,7 +260,8 @@ def changes_since(previous: Release | None, fingerprints: dict) -> dict[str, lis
         "changed": sorted(
             slug for slug in set(fingerprints) & set(before) if fingerprints[slug] != before[slug]
         ),
-        "withdrawn": sorted(set(before) - set(fingerprints)),
+        # Embargoed, withdrawn or hidden through its events: a release says no more.
+        "no longer public": sorted(set(before) - set(fingerprints)),
     }
 
 

@@ -21,6 +21,7 @@ from closures.models import (
     ReviewState,
     Source,
 )
+from closures.services import refresh_organisation
 
 _counter = itertools.count(1)
 
@@ -86,9 +87,8 @@ def make_public_organisation(make_organisation, make_event):
     def make(*, event=None, **overrides) -> Organisation:
         organisation = make_organisation(**{"review_state": ReviewState.PUBLISHED, **overrides})
         make_event(organisation, **(event or {}))
-        organisation.refresh_derived_fields()
-        organisation.save()
-        return organisation
+        # Through the service, so first publication and the public-change time are real.
+        return refresh_organisation(organisation_id=organisation.pk)
 
     return make
 

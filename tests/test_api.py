@@ -7,7 +7,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from closures.filters import RegistryFilterSet
-from closures.models import EventType, Organisation, OrganisationType, ReviewState
+from closures.models import EventType, Organisation, OrganisationType
+from closures.services import refresh_organisation, set_embargo, withdraw
 
 
 @pytest.fixture
@@ -43,8 +44,7 @@ def registry(make_public_organisation, make_event):
         slug="hidden", name_en="Hidden Union", embargoed=True, embargo_reason="Risk."
     )
     for organisation in Organisation.objects.all():
-        organisation.refresh_derived_fields()
-        organisation.save()
+        refresh_organisation(organisation_id=organisation.pk)
     return ctu, amnesty
 
 
@@ -125,27 +125,79 @@ def test_cursor_pages_cover_every_record_once(client, registry, make_public_orga
     assert sorted(seen) == sorted(Organisation.objects.public().values_list("slug", flat=True))
 
 
-def test_updated_since_and_tombstones_let_a_copy_stay_in_sync(client, registry):
+def test_updated_since_and_tombstones_let_a_copy_stay_in_sync(client, registry, reviewer):
     ctu, amnesty = registry
-    Organisation.objects.update(first_published_at=timezone.now())  # as publishing does
     later = timezone.now() + dt.timedelta(seconds=1)
     assert ids(client, "/api/v1/organisations/?" + urlencode({"updated_since": later})) == []
-    Organisation.objects.filter(pk=ctu.pk).update(
-        review_state=ReviewState.WITHDRAWN,
-        withdrawn_reason="Merged into another record.",
-        updated_at=later + dt.timedelta(seconds=1),
-    )
-    Organisation.objects.filter(pk=amnesty.pk).update(
-        embargoed=True, embargo_reason="Staff at risk.", updated_at=later
-    )
+    withdraw(record=ctu, user=reviewer, reason="Merged into another record.", reason_public=True)
+    set_embargo(record=amnesty, user=reviewer, reason="Staff at risk.")
+    today = timezone.localdate().isoformat()
     response = client.get("/api/v1/withdrawn/", {"updated_since": later.isoformat()})
     rows = {row["id"]: row for row in response.json()["results"]}
-    assert rows["hkctu"]["withdrawn"] is True
-    assert rows["hkctu"]["reason"] == "Merged into another record."
+    assert rows["hkctu"] == {
+        "id": "hkctu",
+        "withdrawn": True,
+        "reason": "Merged into another record.",
+        "since": today,
+    }
     # An embargo is announced as a plain disappearance: no reason, never the embargo's.
-    assert rows["amnesty-hk"] == {**rows["amnesty-hk"], "withdrawn": False, "reason": ""}
+    assert rows["amnesty-hk"] == {
+        "id": "amnesty-hk",
+        "withdrawn": False,
+        "reason": "",
+        "since": today,
+    }
     assert "Staff at risk" not in response.content.decode()
     assert "hidden" not in rows  # never public, so nothing to withdraw
+
+
+def test_a_withdrawal_without_a_public_reason_says_only_no_longer_public(
+    client, registry, reviewer
+):
+    ctu, _ = registry
+    withdraw(record=ctu, user=reviewer, reason="A source named a person at risk.")
+    rows = {row["id"]: row for row in client.get("/api/v1/withdrawn/").json()["results"]}
+    assert rows["hkctu"] == {
+        "id": "hkctu",
+        "withdrawn": False,
+        "reason": "",
+        "since": timezone.localdate().isoformat(),
+    }
+    page = client.get("/en/organisations/hkctu/")
+    assert page.status_code == 410
+    assert "person at risk" not in page.content.decode()
+    assert "Hong Kong Confederation" not in page.content.decode()
+
+
+def test_hiding_a_record_through_its_only_event_reaches_incremental_sync(
+    client, registry, reviewer
+):
+    ctu, _ = registry
+    moment = timezone.now()
+    set_embargo(record=ctu.events.get(), user=reviewer, reason="Staff at risk.")
+    response = client.get("/api/v1/withdrawn/", {"updated_since": moment.isoformat()})
+    assert [row["id"] for row in response.json()["results"]] == ["hkctu"]
+
+
+def test_updated_since_on_tombstones_compares_days_not_times(client, registry, reviewer):
+    ctu, _ = registry
+    set_embargo(record=ctu, user=reviewer, reason="Staff at risk.")
+    hidden_at = Organisation.objects.get(pk=ctu.pk).public_changed_at
+    just_after = (hidden_at + dt.timedelta(microseconds=1)).isoformat()
+    response = client.get("/api/v1/withdrawn/", {"updated_since": just_after})
+    assert [row["id"] for row in response.json()["results"]] == ["hkctu"]
+    next_day = timezone.localdate(hidden_at) + dt.timedelta(days=1)
+    midnight = dt.datetime.combine(next_day, dt.time(), tzinfo=timezone.get_current_timezone())
+    response = client.get("/api/v1/withdrawn/", {"updated_since": midnight.isoformat()})
+    assert response.json()["results"] == []
+
+
+def test_public_timestamps_come_from_the_public_change_time(client, registry):
+    ctu, _ = registry
+    changed = Organisation.objects.get(pk=ctu.pk).public_changed_at
+    detail = client.get("/api/v1/organisations/hkctu/").json()
+    assert detail["updated_at"] == detail["events"][0]["updated_at"]
+    assert dt.datetime.fromisoformat(detail["updated_at"]) == changed
 
 
 def test_taxonomies_list_every_vocabulary(client, db):

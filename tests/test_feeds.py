@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from closures.models import OrganisationType
+from closures.services import refresh_organisation
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -30,7 +31,9 @@ def records(make_public_organisation, make_organisation, make_event):
 
 def test_feed_lists_public_records_newest_change_first(client, records):
     public, later = records
-    public.save()  # now the most recently updated
+    public.description_en = "The largest independent trade union federation."
+    public.save()
+    refresh_organisation(organisation_id=public.pk)  # now the most recent public change
     response = client.get("/en/feed/")
     assert response["Content-Type"].startswith("application/atom+xml")
     feed = ET.fromstring(response.content)

@@ -10,12 +10,13 @@ import datetime as dt
 import io
 import json
 import zipfile
-from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlsplit
 
 import pytest
 from django.utils.html import escape
 
-from closures.models import EventType, Organisation, OrganisationType, ReviewState
+from closures import services
+from closures.models import Event, EventType, Organisation, OrganisationType, ReviewState
 from closures.releases import build_release
 
 # Text that exists only in hidden records or fields: none of it may reach the public.
@@ -36,41 +37,74 @@ MARKERS = [
     "Members at risk of arrest",
     "Event embargo reason",
     "New Zealand",
+    "withdrawn-unseen",
+    "Withdrawn Unseen Society",
+    "撤回社團",
+    "Withdrawal reason never shown",
 ]
 
 
+def through_review(record, curator, reviewer):
+    services.submit_for_review(record=record, user=curator)
+    return services.publish(record=record, user=reviewer)
+
+
 @pytest.fixture
-def registry(make_public_organisation, make_event, make_source):
-    embargoed = make_public_organisation(
+def registry(make_organisation, make_event, make_source, curator, reviewer):
+    """The hidden records, built through the services so their timestamps are real."""
+    # Embargoed while in review, then published: the public never saw it.
+    embargoed = make_organisation(
         slug="embargoed-secret",
         name_en="Embargoed Secret Union",
         name_zh="機密工會",
         org_type=OrganisationType.UNION,
-        embargoed=True,
-        embargo_reason="Members at risk of arrest",
-        event={"stated_reason_en": "Hidden reason for leaving", "stated_reason_zh": "隱藏原因"},
     )
-    draft = make_public_organisation(
+    make_event(
+        embargoed,
+        review_state=ReviewState.DRAFT,
+        stated_reason_en="Hidden reason for leaving",
+        stated_reason_zh="隱藏原因",
+    )
+    services.submit_for_review(record=embargoed, user=curator)
+    services.set_embargo(record=embargoed, user=reviewer, reason="Members at risk of arrest")
+    services.publish(record=embargoed, user=reviewer)
+    # A draft nobody submitted.
+    draft = make_organisation(
         slug="draft-hidden",
         name_en="Draft Hidden Group",
         name_zh="草稿團體",
         org_type=OrganisationType.POLITICAL_GROUP,
-        event={"stated_reason_en": "Hidden reason for leaving"},
     )
-    draft.review_state = ReviewState.DRAFT
-    draft.save()
-    visible = make_public_organisation(
+    make_event(draft, review_state=ReviewState.DRAFT, stated_reason_en="Hidden reason for leaving")
+    # Published while its only event was embargoed, then withdrawn: never public either.
+    unseen = make_organisation(
+        slug="withdrawn-unseen", name_en="Withdrawn Unseen Society", name_zh="撤回社團"
+    )
+    unseen_event = make_event(unseen, review_state=ReviewState.DRAFT)
+    services.set_embargo(record=unseen_event, user=reviewer, reason="Event embargo reason")
+    through_review(unseen, curator, reviewer)
+    services.withdraw(
+        record=unseen, user=reviewer, reason="Withdrawal reason never shown", reason_public=True
+    )
+    visible = make_organisation(
         slug="visible-org",
         name_en="Visible Teachers Association",
         name_zh="公開教師協會",
         org_type=OrganisationType.PROFESSIONAL_BODY,
         notes="Sensitive note naming a person",
         notes_sensitive=True,
-        event={"event_type": EventType.DISBANDED, "effective_on": dt.date(2021, 8, 10)},
     )
+    make_event(
+        visible,
+        review_state=ReviewState.DRAFT,
+        event_type=EventType.DISBANDED,
+        effective_on=dt.date(2021, 8, 10),
+    )
+    through_review(visible, curator, reviewer)
     hidden_event = make_event(
         visible,
         cited=False,
+        review_state=ReviewState.DRAFT,
         uid="embargoed-event-uid",
         event_type=EventType.RELOCATED,
         effective_on=dt.date(2022, 3, 1),
@@ -78,18 +112,15 @@ def registry(make_public_organisation, make_event, make_source):
         destination_city="Secretcity",
         stated_reason_en="Hidden reason for leaving",
         stated_reason_zh="隱藏原因",
-        embargoed=True,
-        embargo_reason="Event embargo reason",
     )
     secret_source = make_source(
         url="https://secret.example.org/report", title="Secret Source Title"
     )
     hidden_event.citations.create(source=secret_source, claims=["destination"])
-    for organisation in (embargoed, draft, visible):
-        organisation.refresh_derived_fields()
-        organisation.save()
+    services.set_embargo(record=hidden_event, user=reviewer, reason="Event embargo reason")
     assert list(Organisation.objects.public()) == [visible]
-    return visible
+    assert list(Organisation.objects.filter(first_published_at__isnull=False)) == [visible]
+    return Organisation.objects.get(pk=visible.pk)
 
 
 def read(response) -> str:
@@ -152,6 +183,7 @@ API = [
     "/api/v1/releases/",
     "/api/v1/schema/",
     "/api/v1/organisations/embargoed-secret/",
+    "/api/v1/organisations/withdrawn-unseen/",
     "/api/v1/events/embargoed-event-uid/",
 ]
 EXPORTS = [
@@ -201,7 +233,7 @@ def test_listing_counts_only_the_public_record(client, registry, query):
         assert organisations == []
 
 
-@pytest.mark.parametrize("slug", ["embargoed-secret", "draft-hidden"])
+@pytest.mark.parametrize("slug", ["embargoed-secret", "draft-hidden", "withdrawn-unseen"])
 @pytest.mark.parametrize("language", ["en", "zh-hant"])
 def test_a_hidden_record_answers_exactly_as_a_record_that_never_existed(
     client, registry, slug, language
@@ -247,3 +279,59 @@ def test_overview_figures_count_only_the_public_record(client, registry):
     # The figures behind the charts, not only their rendering, leave the hidden event out.
     figures = repr([context.flatten() for context in response.context])
     assert "'NZ'" not in figures and "New Zealand" not in figures
+
+
+def test_a_never_public_withdrawn_record_has_no_tombstone(client, registry):
+    """Withdrawn after a publish that showed nothing: as if it never existed (404, no tombstone)."""
+    assert client.get("/api/v1/withdrawn/").json()["results"] == []
+    assert client.get("/en/organisations/withdrawn-unseen/").status_code == 404
+    assert client.get("/api/v1/organisations/withdrawn-unseen/").status_code == 404
+
+
+# Every channel that shows a time or selects by one, at moments around the public change.
+def timed_channels(changed: dt.datetime) -> list[str]:
+    moments = [changed - dt.timedelta(microseconds=1), changed, changed + dt.timedelta(seconds=1)]
+    since = [urlencode({"updated_since": moment.isoformat()}) for moment in moments]
+    return [
+        *RECORDS,
+        "/en/feed/",
+        "/sitemap.xml",
+        "/api/v1/organisations/visible-org/",
+        *EXPORTS,
+        *(
+            f"/api/v1/{kind}/?{query}"
+            for kind in ("organisations", "events", "withdrawn")
+            for query in ["", *since]
+        ),
+    ]
+
+
+def test_an_edit_of_hidden_content_moves_no_public_timestamp(client, registry, reviewer):
+    changed = registry.public_changed_at
+    urls = timed_channels(changed)
+    before = {url: read(client.get(url)) for url in urls}
+    hidden_event = Event.objects.get(uid="embargoed-event-uid")
+    hidden_event.destination_city = "Othercity"
+    hidden_event.stated_reason_en = "Another hidden reason"
+    hidden_event.save()
+    registry.notes = "Another sensitive note"
+    registry.save()
+    for organisation in Organisation.objects.all():
+        organisation.save()  # what an admin save of any record does before its refresh
+        services.refresh_organisation(organisation_id=organisation.pk)
+    services.set_embargo(record=hidden_event, user=reviewer, reason="Reviewed again")
+    assert Organisation.objects.get(pk=registry.pk).public_changed_at == changed
+    after = {url: read(client.get(url)) for url in urls}
+    assert [url for url in urls if before[url] != after[url]] == []
+
+
+def test_the_timestamp_comparison_sees_a_public_edit(client, registry):
+    # The comparison above must be able to fail: a public edit changes the same channels.
+    urls = timed_channels(registry.public_changed_at)
+    before = {url: read(client.get(url)) for url in urls}
+    registry.description_en = "A public description."
+    registry.save()
+    services.refresh_organisation(organisation_id=registry.pk)
+    after = {url: read(client.get(url)) for url in urls}
+    changed = {url for url in urls if before[url] != after[url]}
+    assert {"/en/feed/", "/api/v1/organisations/visible-org/"} <= changed

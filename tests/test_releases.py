@@ -10,8 +10,8 @@ import pytest
 import yaml
 from frictionless import Package
 
-from closures import releases, tasks
-from closures.models import Organisation, Release, ReviewState
+from closures import releases, services, tasks
+from closures.models import Organisation, Release
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -35,6 +35,7 @@ def registry(make_public_organisation, make_event):
         embargo_reason="Staff at risk.",
         stated_reason_en="Embargoed detail",
     )
+    services.refresh_organisation(organisation_id=ctu.pk)
     make_public_organisation(slug="pta", name_en="Professional Teachers' Union")
     make_public_organisation(slug="hidden", name_en="Hidden", embargoed=True, embargo_reason="x")
     return ctu
@@ -94,15 +95,31 @@ def test_citation_cff_is_valid_cff_1_2(registry):
     assert citation["version"] == "2026.11.0" and citation["license"] == "CC-BY-4.0"
 
 
-def test_changes_list_added_changed_and_withdrawn(registry):
+def test_changes_list_added_changed_and_no_longer_public(registry, reviewer):
     releases.build_release(today=TODAY)
-    Organisation.objects.filter(slug="pta").update(review_state=ReviewState.WITHDRAWN)
+    pta = Organisation.objects.get(slug="pta")
+    services.withdraw(record=pta, user=reviewer, reason="Merged", reason_public=True)
     registry.name_en = "HKCTU (renamed)"
     registry.save()
+    services.refresh_organisation(organisation_id=registry.pk)
     files = members(releases.build_release(today=TODAY))
     changes = files["CHANGES.md"].decode()
     assert "since release 2026.11.0" in changes
-    assert "## Changed (1)\n- hkctu" in changes and "## Withdrawn (1)\n- pta" in changes
+    assert "## Changed (1)\n- hkctu" in changes
+    # Withdrawn or embargoed alike: a release says no more than that it left public view.
+    assert "## No longer public (1)\n- pta" in changes and "Merged" not in changes
+
+
+def test_an_edit_of_something_hidden_is_no_change_for_a_release(registry, reviewer):
+    releases.build_release(today=TODAY)
+    secret = registry.events.get(uid="ctu-secret")
+    secret.stated_reason_en = "Another embargoed detail"
+    secret.save()
+    registry.notes = "Curator note"
+    registry.notes_sensitive = True
+    registry.save()
+    services.refresh_organisation(organisation_id=registry.pk)
+    assert releases.build_release(today=TODAY, only_if_changed=True) is None
 
 
 def test_weekly_task_builds_only_when_something_changed(registry):
