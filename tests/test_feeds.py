@@ -1,9 +1,7 @@
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-import pytest
-
-from closures.models import OrganisationType
+from closures.models import Organisation
 from closures.services import refresh_organisation
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -11,35 +9,19 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
-@pytest.fixture
-def records(make_public_organisation, make_organisation, make_event):
-    public = make_public_organisation(
-        slug="hkctu", name_en="Hong Kong Confederation of Trade Unions", name_zh="香港職工會聯盟"
-    )
-    later = make_public_organisation(
-        slug="apple-daily",
-        name_en="Apple Daily",
-        name_zh="蘋果日報",
-        org_type=OrganisationType.MEDIA,
-        event={"event_type": "ceased_operations", "effective_on": dt.date(2021, 6, 24)},
-    )
-    make_public_organisation(slug="embargoed-union", embargoed=True, embargo_reason="Risk.")
-    draft = make_organisation(slug="draft-union")
-    make_event(draft)
-    return public, later
-
-
-def test_feed_lists_public_records_newest_change_first(client, records):
-    public, later = records
-    public.description_en = "The largest independent trade union federation."
-    public.save()
-    refresh_organisation(organisation_id=public.pk)  # now the most recent public change
+def test_feed_lists_public_records_newest_change_first(client, scenario):
+    for organisation in (scenario.amnesty, scenario.ctu):
+        organisation.description_en = "Described anew."
+        organisation.save()
+        # Now the most recent public changes: hkctu first, Amnesty next.
+        refresh_organisation(organisation_id=organisation.pk)
     response = client.get("/en/feed/")
     assert response["Content-Type"].startswith("application/atom+xml")
     feed = ET.fromstring(response.content)
     entries = feed.findall(f"{ATOM}entry")
     assert [entry.find(f"{ATOM}title").text for entry in entries] == [
         "Hong Kong Confederation of Trade Unions",
+        "Amnesty International regional office",
         "Apple Daily",
     ]
     link = entries[0].find(f"{ATOM}link").get("href")
@@ -47,21 +29,22 @@ def test_feed_lists_public_records_newest_change_first(client, records):
     assert entries[0].find(f"{ATOM}updated").text.startswith(str(dt.date.today().year))
 
 
-def test_feed_in_chinese_uses_chinese_names_and_links(client, records):
+def test_feed_in_chinese_uses_chinese_names_and_links(client, scenario):
     feed = ET.fromstring(client.get("/zh-hant/feed/").content)
     titles = {entry.find(f"{ATOM}title").text for entry in feed.findall(f"{ATOM}entry")}
-    assert titles == {"香港職工會聯盟", "蘋果日報"}
+    # Amnesty has no Chinese name: its English one stands in.
+    assert titles == {"香港職工會聯盟", "Amnesty International regional office", "蘋果日報"}
     assert "登記冊" in feed.find(f"{ATOM}title").text
 
 
-def test_feed_and_sitemap_leave_out_embargoed_and_draft_records(client, records):
+def test_feed_and_sitemap_leave_out_embargoed_and_draft_records(client, scenario):
     for url in ("/en/feed/", "/zh-hant/feed/", "/sitemap.xml"):
         content = client.get(url).content.decode()
-        assert "embargoed-union" not in content
-        assert "draft-union" not in content
+        for hidden in ("hidden-union", "Hidden Union", "draft-union", "Draft Union"):
+            assert hidden not in content
 
 
-def test_sitemap_lists_every_public_page_in_both_languages(client, records):
+def test_sitemap_lists_every_public_page_in_both_languages(client, scenario):
     response = client.get("/sitemap.xml")
     assert response.status_code == 200
     urls = ET.fromstring(response.content).findall(f"{SITEMAP}url")
@@ -83,3 +66,18 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_robots_out_of_the_admin(clie
     lines = response.content.decode().splitlines()
     assert "Disallow: /admin/" in lines
     assert "Sitemap: http://testserver/sitemap.xml" in lines
+
+
+def test_feed_and_sitemap_dates_ignore_edits_the_public_cannot_see(client, scenario):
+    before = {url: client.get(url).content for url in ("/en/feed/", "/sitemap.xml")}
+    scenario.media.notes = "Curator note"
+    scenario.media.notes_sensitive = True
+    scenario.media.save()
+    secret = scenario.media.events.get(uid="apple-daily-secret-move")
+    secret.destination_city = "London"
+    secret.save()
+    refresh_organisation(organisation_id=scenario.media.pk)
+    after = {url: client.get(url).content for url in ("/en/feed/", "/sitemap.xml")}
+    assert before == after
+    changed = Organisation.objects.get(pk=scenario.media.pk).public_changed_at
+    assert changed == scenario.media.public_changed_at

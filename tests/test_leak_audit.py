@@ -1,7 +1,8 @@
 """The embargo leak audit: every public channel, walked as an anonymous visitor.
 
 One registry holds an embargoed organisation, an unpublished draft, an embargoed event (with a
-source only it cites) on a published organisation, and sensitive notes. Each channel below is
+source only it cites) on a published organisation, and sensitive notes; it is imported,
+embargoed and published through the services, once for the module. Each channel below is
 fetched and searched for every marker of those; counts are checked against the one record
 and the one event the public may see. A new public channel must be added to CHANNELS.
 """
@@ -13,11 +14,16 @@ import zipfile
 from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils.html import escape
 
 from closures import services
-from closures.models import Event, EventType, Organisation, OrganisationType, ReviewState
+from closures.models import Event, Organisation
 from closures.releases import build_release
+
+from .scenario import import_drafts, spreadsheet_row, submit_and_publish
 
 # Text that exists only in hidden records or fields: none of it may reach the public.
 MARKERS = [
@@ -42,85 +48,117 @@ MARKERS = [
     "撤回社團",
     "Withdrawal reason never shown",
 ]
+VISIBLE = {
+    "organisation_id": "visible-org",
+    "name_en": "Visible Teachers Association",
+    "name_zh": "公開教師協會",
+    "org_type": "professional_body",
+}
 
 
-def through_review(record, curator, reviewer):
-    services.submit_for_review(record=record, user=curator)
-    return services.publish(record=record, user=reviewer)
-
-
-@pytest.fixture
-def registry(make_organisation, make_event, make_source, curator, reviewer):
-    """The hidden records, built through the services so their timestamps are real."""
-    # Embargoed while in review, then published: the public never saw it.
-    embargoed = make_organisation(
-        slug="embargoed-secret",
-        name_en="Embargoed Secret Union",
-        name_zh="機密工會",
-        org_type=OrganisationType.UNION,
-    )
-    make_event(
-        embargoed,
-        review_state=ReviewState.DRAFT,
-        stated_reason_en="Hidden reason for leaving",
+LEAK_ROWS = [
+    spreadsheet_row(
+        {
+            "organisation_id": "embargoed-secret",
+            "name_en": "Embargoed Secret Union",
+            "name_zh": "機密工會",
+            "org_type": "union",
+        },
+        "embargoed-secret-disbanded",
+        effective_date="2021-07-01",
+        stated_reason="Hidden reason for leaving",
         stated_reason_zh="隱藏原因",
+    ),
+    spreadsheet_row(
+        {
+            "organisation_id": "draft-hidden",
+            "name_en": "Draft Hidden Group",
+            "name_zh": "草稿團體",
+            "org_type": "political_group",
+        },
+        "draft-hidden-disbanded",
+        effective_date="2021-07-01",
+        stated_reason="Hidden reason for leaving",
+    ),
+    spreadsheet_row(
+        {
+            "organisation_id": "withdrawn-unseen",
+            "name_en": "Withdrawn Unseen Society",
+            "name_zh": "撤回社團",
+            "org_type": "ngo",
+        },
+        "withdrawn-unseen-disbanded",
+        effective_date="2021-07-01",
+    ),
+    spreadsheet_row(VISIBLE, "visible-org-disbanded", effective_date="2021-08-10"),
+    spreadsheet_row(
+        VISIBLE,
+        "embargoed-event-uid",
+        event_type="relocated",
+        effective_date="2022-03-01",
+        destination_country="NZ",
+        destination_city="Secretcity",
+        stated_reason="Hidden reason for leaving",
+        stated_reason_zh="隱藏原因",
+        reason_category="nsl_pressure",
+        source_url="https://secret.example.org/report",
+        source_title="Secret Source Title",
+    ),
+]
+
+
+def build_leak_world() -> int:
+    """Import, embargo before anything is public, then review and publish, as curators do."""
+    users = get_user_model().objects
+    curator = users.create_user("leak-curator", is_staff=True)
+    curator.groups.add(Group.objects.get(name="Curators"))
+    reviewer = users.create_user("leak-reviewer", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="Reviewers"))
+    import_drafts(LEAK_ROWS, curator=curator)
+    visible = Organisation.objects.get(slug="visible-org")
+    visible.notes, visible.notes_sensitive = "Sensitive note naming a person", True
+    visible.save()
+    services.set_embargo(
+        record=Organisation.objects.get(slug="embargoed-secret"),
+        user=reviewer,
+        reason="Members at risk of arrest",
     )
-    services.submit_for_review(record=embargoed, user=curator)
-    services.set_embargo(record=embargoed, user=reviewer, reason="Members at risk of arrest")
-    services.publish(record=embargoed, user=reviewer)
-    # A draft nobody submitted.
-    draft = make_organisation(
-        slug="draft-hidden",
-        name_en="Draft Hidden Group",
-        name_zh="草稿團體",
-        org_type=OrganisationType.POLITICAL_GROUP,
+    services.set_embargo(
+        record=Event.objects.get(uid="embargoed-event-uid"),
+        user=reviewer,
+        reason="Event embargo reason",
     )
-    make_event(draft, review_state=ReviewState.DRAFT, stated_reason_en="Hidden reason for leaving")
-    # Published while its only event was embargoed, then withdrawn: never public either.
-    unseen = make_organisation(
-        slug="withdrawn-unseen", name_en="Withdrawn Unseen Society", name_zh="撤回社團"
+    submit_and_publish("embargoed-secret", curator=curator, reviewer=reviewer)
+    # Published while its only event was embargoed, then withdrawn with a reason marked
+    # public: the public never saw it, so nothing may say it existed.
+    services.set_embargo(
+        record=Event.objects.get(uid="withdrawn-unseen-disbanded"),
+        user=reviewer,
+        reason="Event embargo reason",
     )
-    unseen_event = make_event(unseen, review_state=ReviewState.DRAFT)
-    services.set_embargo(record=unseen_event, user=reviewer, reason="Event embargo reason")
-    through_review(unseen, curator, reviewer)
+    unseen = submit_and_publish("withdrawn-unseen", curator=curator, reviewer=reviewer)
     services.withdraw(
         record=unseen, user=reviewer, reason="Withdrawal reason never shown", reason_public=True
     )
-    visible = make_organisation(
-        slug="visible-org",
-        name_en="Visible Teachers Association",
-        name_zh="公開教師協會",
-        org_type=OrganisationType.PROFESSIONAL_BODY,
-        notes="Sensitive note naming a person",
-        notes_sensitive=True,
-    )
-    make_event(
-        visible,
-        review_state=ReviewState.DRAFT,
-        event_type=EventType.DISBANDED,
-        effective_on=dt.date(2021, 8, 10),
-    )
-    through_review(visible, curator, reviewer)
-    hidden_event = make_event(
-        visible,
-        cited=False,
-        review_state=ReviewState.DRAFT,
-        uid="embargoed-event-uid",
-        event_type=EventType.RELOCATED,
-        effective_on=dt.date(2022, 3, 1),
-        destination_country="NZ",
-        destination_city="Secretcity",
-        stated_reason_en="Hidden reason for leaving",
-        stated_reason_zh="隱藏原因",
-    )
-    secret_source = make_source(
-        url="https://secret.example.org/report", title="Secret Source Title"
-    )
-    hidden_event.citations.create(source=secret_source, claims=["destination"])
-    services.set_embargo(record=hidden_event, user=reviewer, reason="Event embargo reason")
+    visible = submit_and_publish("visible-org", curator=curator, reviewer=reviewer)
     assert list(Organisation.objects.public()) == [visible]
     assert list(Organisation.objects.filter(first_published_at__isnull=False)) == [visible]
-    return Organisation.objects.get(pk=visible.pk)
+    assert visible.events.count() == 2 and Event.objects.public().count() == 1
+    return visible.pk
+
+
+@pytest.fixture(scope="module")
+def leak_world(django_db_setup, django_db_blocker):
+    """Built once for the module in a transaction rolled back after its last test; each test
+    runs in a savepoint inside it, so no test sees another's writes and no module sees these."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield build_leak_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def registry(leak_world, db):
+    return Organisation.objects.get(pk=leak_world)
 
 
 def read(response) -> str:
@@ -288,8 +326,8 @@ def test_a_never_public_withdrawn_record_has_no_tombstone(client, registry):
     assert client.get("/api/v1/organisations/withdrawn-unseen/").status_code == 404
 
 
-# Every channel that shows a time or selects by one, at moments around the public change.
 def timed_channels(changed: dt.datetime) -> list[str]:
+    """Every channel that shows a time or selects by one, asked around the public change."""
     moments = [changed - dt.timedelta(microseconds=1), changed, changed + dt.timedelta(seconds=1)]
     since = [urlencode({"updated_since": moment.isoformat()}) for moment in moments]
     return [
@@ -306,7 +344,7 @@ def timed_channels(changed: dt.datetime) -> list[str]:
     ]
 
 
-def test_an_edit_of_hidden_content_moves_no_public_timestamp(client, registry, reviewer):
+def test_an_edit_of_hidden_content_moves_no_public_timestamp(client, registry):
     changed = registry.public_changed_at
     urls = timed_channels(changed)
     before = {url: read(client.get(url)) for url in urls}
@@ -319,7 +357,6 @@ def test_an_edit_of_hidden_content_moves_no_public_timestamp(client, registry, r
     for organisation in Organisation.objects.all():
         organisation.save()  # what an admin save of any record does before its refresh
         services.refresh_organisation(organisation_id=organisation.pk)
-    services.set_embargo(record=hidden_event, user=reviewer, reason="Reviewed again")
     assert Organisation.objects.get(pk=registry.pk).public_changed_at == changed
     after = {url: read(client.get(url)) for url in urls}
     assert [url for url in urls if before[url] != after[url]] == []
