@@ -83,8 +83,9 @@ def public_fingerprint(organisation_id: int) -> str:
 
 
 def public_view_changed(organisation: Organisation) -> None:
-    """Called once each time an organisation's public view changes, after its time moved.
+    """Called by `refresh_organisation`, in its transaction, each time a public view changes.
 
-    The hook for whatever depends on the public data as a whole (the registry's data version
-    that caches are keyed on).
+    The one place for what depends on the public data as a whole: the registry's data version
+    that caches and validators are keyed on (`bump_public_data_version`, being added by the
+    caching work) is to be called from here.
     """
