@@ -1,14 +1,19 @@
+import base64
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
 from django.http import QueryDict
+from django.test import Client
 from django.utils import timezone
 
 from closures import services
 from closures.filters import RegistryFilterSet
 from closures.models import Organisation
+from closures.schema_view import RegistrySchemaView
 
 
 def ids(client, url):
@@ -74,11 +79,30 @@ def test_detail_carries_events_with_dates_at_their_precision(client, scenario):
 )
 def test_bad_parameters_answer_400_with_a_message(client, scenario, query):
     response = client.get(f"/api/v1/organisations/?{query}")
-    if "cursor" in query:
-        assert response.status_code == 404  # DRF's answer for an unknown cursor, never 500
-    else:
+    assert response.status_code == 400
+    assert response.json()
+
+
+def crafted_cursor(position: str) -> str:
+    """A cursor encoded the way DRF encodes its own, around a position of the attacker's."""
+    return base64.b64encode(urlencode({"o": 0, "r": 0, "p": position}).encode()).decode()
+
+
+@pytest.mark.parametrize("path", ["organisations/", "events/", "sources/", "withdrawn/"])
+@pytest.mark.parametrize(
+    "ordering, position",
+    [("latest", "2021-99-99"), ("", "\x00"), ("name", "x" * 5000), ("-latest", "yesterday")],
+)
+def test_crafted_cursors_answer_400_on_every_list(client, scenario, path, ordering, position):
+    query = urlencode({"cursor": crafted_cursor(position), "ordering": ordering})
+    response = client.get(f"/api/v1/{path}?{query}")
+    # A date is a fair position where the list is ordered by name or ID, never a server error.
+    keyed_by_date = path == "organisations/" and "latest" in ordering
+    if keyed_by_date or position in ("\x00", "x" * 5000):
         assert response.status_code == 400
-        assert response.json()
+        assert "cursor" in response.json()
+    else:
+        assert response.status_code == 200
 
 
 def test_cursor_pages_cover_every_record_once(client, scenario, make_public_organisation):
@@ -204,6 +228,69 @@ def test_anonymous_clients_are_throttled_with_retry_after(client, scenario, monk
     cache.clear()
 
 
+def api_statuses(client, headers_per_request) -> list[int]:
+    return [
+        client.get("/api/v1/organisations/", headers=headers).status_code
+        for headers in headers_per_request
+    ]
+
+
+def test_a_forged_forwarded_for_does_not_reset_the_throttle(
+    client, scenario, monkeypatch, settings
+):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    # Served directly (the default, NUM_PROXIES unset): no forwarded address is believed.
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+    forged = [{"X-Forwarded-For": f"203.0.113.{n}"} for n in range(4)]
+    assert api_statuses(client, forged) == [200, 200, 200, 429]
+
+
+def test_behind_one_proxy_the_throttle_counts_the_address_the_proxy_saw(
+    client, scenario, monkeypatch, settings
+):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    # The proxy appends the address it saw; whatever the client put before it is ignored.
+    one_visitor = [{"X-Forwarded-For": f"203.0.113.{n}, 198.51.100.7"} for n in range(4)]
+    assert api_statuses(client, one_visitor) == [200, 200, 200, 429]
+    another_visitor = [{"X-Forwarded-For": "198.51.100.8"}]
+    assert api_statuses(client, another_visitor) == [200]
+
+
+def test_the_proxy_count_is_read_from_the_environment(settings):
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == int(os.environ.get("NUM_PROXIES", "0"))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Basic " + base64.b64encode(b"curator:guess-number-1").decode()},
+        {"Authorization": "Token abc"},
+    ],
+    ids=["basic", "token"],
+)
+def test_the_api_ignores_credentials(client, scenario, curator, headers):
+    """A read-only public API is no second door for guessing a curator's password."""
+    curator.set_password("guess-number-1")
+    curator.save()
+    response = client.get("/api/v1/organisations/", headers=headers)
+    assert response.status_code == 200
+    assert "WWW-Authenticate" not in response
+
+
+def test_the_api_does_not_read_the_admin_session(client, scenario, admin_user, monkeypatch):
+    """Signed-in staff are anonymous to the API: throttled like everyone, never authenticated."""
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    client.force_login(admin_user)
+    assert api_statuses(client, [{}] * 4) == [200, 200, 200, 429]
+
+
 @pytest.mark.parametrize(
     "since", ["0441-11-25T12:39:02-20:15", "0001-01-01T00:00:00+05:00", "2026-01-01T00:00:00Z"]
 )
@@ -244,3 +331,15 @@ def test_api_ordering_follows_the_listing_across_cursor_pages(client, scenario, 
     assert sorted(seen) == sorted(expected)
     if ordering.endswith("name"):
         assert seen == expected
+
+
+def test_concurrent_first_schema_requests_all_get_the_same_schema(db):
+    RegistrySchemaView._schemas.clear()
+
+    def fetch(_):
+        return Client().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(fetch, range(8)))
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.content for response in responses}) == 1

@@ -89,10 +89,12 @@ def test_hiding_and_showing_again_each_move_the_time(scenario):
     assert shown.first_published_at == published.first_published_at
 
 
-def test_a_source_edit_in_the_admin_refreshes_every_record_citing_it(client, scenario, reviewer):
+def test_a_source_edit_in_the_admin_refreshes_every_record_citing_it(
+    client, scenario, reviewer, staff_login
+):
     before = current(scenario.ctu)
     source = before.events.get().citations.get().source
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = client.post(
         f"/admin/closures/source/{source.pk}/change/",
         {
@@ -114,7 +116,7 @@ def test_the_data_migration_gives_existing_records_the_fingerprint_refresh_compu
     Organisation.objects.update(public_fingerprint="", public_changed_at=None)
     # As the old publish() left a record embargoed before it was ever public.
     Organisation.objects.filter(pk=scenario.hidden.pk).update(first_published_at=changed_at)
-    migration = import_module("closures.migrations.0007_public_change_time")
+    migration = import_module("closures.migrations.0008_public_change_time")
     migration.fill_public_view(apps, SimpleNamespace(connection=connection))
     filled = current(scenario.ctu)
     assert filled.public_fingerprint == public_fingerprint(scenario.ctu.pk)

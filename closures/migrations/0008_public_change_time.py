@@ -46,7 +46,7 @@ def fill_public_view(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0006_drop_superseded_trigram_indexes'),
+        ('closures', '0007_trackers'),
     ]
 
     operations = [
