@@ -2,32 +2,45 @@
 
 from django.db import migrations, models
 
+# Must equal closures.services.public_view.NOT_YET_COMPUTED.
+NOT_YET_COMPUTED = "not yet computed"
+
 
 def fill_public_view(apps, schema_editor):
-    """Give existing records their public fingerprint, public-change time and first publication.
+    """Give existing records their public-change time and first publication.
 
-    The fingerprint comes from the live code on purpose: it must equal what
-    `refresh_organisation` computes, or the first refresh after this migration would move
-    every record's public-change time. The best time available for a record public now is
-    the latest change of the record or of one of its public events. A record marked as once
-    published whose history never shows it published and not embargoed was marked by the
-    old `publish()`, which did so even when nothing became public: it is cleared, so the
-    record is again indistinguishable from one that does not exist. Existing withdrawals
-    were made under the rule that their reason is public, so they keep showing it.
+    Only the historical models are used: live code would select columns that later
+    migrations add. The fingerprint is left as NOT_YET_COMPUTED, which the first refresh
+    (any import, e.g. `make data`) replaces without moving the public-change time. The best
+    time available for a record public now is the latest change of the record or of one of
+    its public events. A record marked as once published whose history never shows it
+    published and not embargoed was marked by the old `publish()`, which did so even when
+    nothing became public: it is cleared, so the record is again indistinguishable from one
+    that does not exist. Existing withdrawals were made under the rule that their reason is
+    public, so they keep showing it.
     """
-    from closures.models import Event, Organisation
-    from closures.services.public_view import public_fingerprint
-
+    Organisation = apps.get_model("closures", "Organisation")
+    Event = apps.get_model("closures", "Event")
+    Citation = apps.get_model("closures", "Citation")
     HistoricalOrganisation = apps.get_model("closures", "HistoricalOrganisation")
     database = schema_editor.connection.alias
+    cited = Citation.objects.using(database).values("event_id")
     for organisation in Organisation.objects.using(database).order_by("pk").iterator():
-        fingerprint = public_fingerprint(organisation.pk)
-        values = {"public_fingerprint": fingerprint}
-        if fingerprint:
-            public_events = Event.objects.using(database).public().filter(
-                organisation=organisation
-            )
+        public_events = Event.objects.using(database).filter(
+            organisation_id=organisation.pk,
+            review_state="published",
+            embargoed=False,
+            pk__in=cited,
+        )
+        is_public = (
+            organisation.review_state == "published"
+            and not organisation.embargoed
+            and public_events.exists()
+        )
+        values = {}
+        if is_public:
             times = [organisation.updated_at, *public_events.values_list("updated_at", flat=True)]
+            values["public_fingerprint"] = NOT_YET_COMPUTED
             values["public_changed_at"] = max(times)
             values["first_published_at"] = organisation.first_published_at or max(times)
         elif organisation.first_published_at:
@@ -40,7 +53,8 @@ def fill_public_view(apps, schema_editor):
                 values["first_published_at"] = None
         if organisation.review_state == "withdrawn" and organisation.withdrawn_reason.strip():
             values["withdrawn_reason_public"] = True
-        Organisation.objects.using(database).filter(pk=organisation.pk).update(**values)
+        if values:
+            Organisation.objects.using(database).filter(pk=organisation.pk).update(**values)
 
 
 class Migration(migrations.Migration):

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Citation, Organisation
-from .public_view import public_fingerprint, public_view_changed
+from .public_view import NOT_YET_COMPUTED, public_fingerprint, public_view_changed
 
 PUBLIC_VIEW_FIELDS = ["public_fingerprint", "public_changed_at", "first_published_at"]
 
@@ -26,8 +26,11 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
             # The fingerprint reads the derived fields (the public status) from the database.
             organisation.save_without_historical_record(update_fields=changed_fields)
         fingerprint = public_fingerprint(organisation_id)
-        view_changed = fingerprint != organisation.public_fingerprint
-        if view_changed:
+        if organisation.public_fingerprint == NOT_YET_COMPUTED:
+            # Filled by the migration that introduced it: take the baseline, move nothing.
+            organisation.public_fingerprint = fingerprint
+            organisation.save_without_historical_record(update_fields=["public_fingerprint"])
+        elif fingerprint != organisation.public_fingerprint:
             now = timezone.now()
             organisation.public_fingerprint = fingerprint
             organisation.public_changed_at = now

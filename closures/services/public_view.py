@@ -46,6 +46,11 @@ class PublicOrganisationView(OrganisationSerializer):
         ]
 
 
+# What the migration that introduced fingerprints stores for a public record: the first
+# refresh replaces it with the real fingerprint without moving the public-change time.
+NOT_YET_COMPUTED = "not yet computed"
+
+
 def public_representation(organisation_id: int) -> dict | None:
     """The organisation as the public sees it, or None when the public cannot see it."""
     events = (
