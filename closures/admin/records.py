@@ -21,6 +21,7 @@ REVIEWER_ONLY_FIELDS = (
     "embargo_reason",
     "embargo_review_on",
     "withdrawn_reason",
+    "withdrawn_reason_public",
 )
 
 
@@ -112,6 +113,7 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
         "current_status",
         "public_status",
         "first_published_at",
+        "public_changed_at",
         "submitted_by",
         *REVIEWER_ONLY_FIELDS,
     ]
@@ -126,7 +128,14 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
         (_("Notes"), {"fields": ["notes", "notes_sensitive"]}),
         (
             _("Visibility"),
-            {"fields": [*REVIEWER_ONLY_FIELDS, "first_published_at", "submitted_by"]},
+            {
+                "fields": [
+                    *REVIEWER_ONLY_FIELDS,
+                    "first_published_at",
+                    "public_changed_at",
+                    "submitted_by",
+                ]
+            },
         ),
         REASON_FIELDSET,
     ]

@@ -4,7 +4,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from ..models import (
     Alias,
@@ -18,6 +17,7 @@ from ..models import (
     Source,
     source_uid_for,
 )
+from .derived import refresh_organisation
 from .import_merge import ImportConflict, Merger, MergeRules, Unit, save_baseline, units_from
 from .import_parser import (
     EVENT_COLUMNS,
@@ -174,9 +174,9 @@ class RegistryWriter:
             any_event_changed |= self.write_event(organisation, row)
         if created and self.review_state != ReviewState.DRAFT:
             self.set_state_of_new_organisation(organisation, primary)
-        if created or any_event_changed:
-            organisation.refresh_derived_fields()
-            organisation.save_without_historical_record()
+        if organisation.pk is not None:
+            # Aliases, events and citations may have changed what the public sees.
+            refresh_organisation(organisation_id=organisation.pk)
         status = (
             "created" if created else "updated" if changed or any_event_changed else "unchanged"
         )
@@ -185,9 +185,7 @@ class RegistryWriter:
 
     def set_state_of_new_organisation(self, organisation: Organisation, primary: ParsedRow):
         organisation.review_state = self.review_state
-        if self.review_state == ReviewState.PUBLISHED:
-            organisation.first_published_at = timezone.now()
-        elif self.review_state == ReviewState.IN_REVIEW:
+        if self.review_state == ReviewState.IN_REVIEW:
             organisation.submitted_by = self.user
         if self.validate(organisation, primary.number, {}):
             organisation._change_reason = self.reason

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0007_trackers'),
+        ('closures', '0008_public_change_time'),
     ]
 
     operations = [
