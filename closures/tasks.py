@@ -4,6 +4,7 @@ from celery import shared_task
 
 from . import releases, services, sources
 from .models import Source
+from .services.import_uploads import delete_stale_uploads
 
 RETRY_POLICY = {
     "retry_backoff": 30,
@@ -76,3 +77,9 @@ def build_weekly_release() -> str | None:
     """Beat entry point: a new release when the public registry changed since the last one."""
     release = releases.build_release(only_if_changed=True)
     return release.version if release else None
+
+
+@shared_task
+def clean_import_uploads() -> int:
+    """Beat entry point: delete spreadsheets left waiting from import previews."""
+    return delete_stale_uploads()

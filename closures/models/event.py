@@ -216,7 +216,11 @@ class Event(Reviewable):
         ),
     )
 
-    history = HistoricalRecords(m2m_fields=[reasons])
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
+
+    history = HistoricalRecords(m2m_fields=[reasons], excluded_fields=["import_baseline"])
     objects = EventQuerySet.as_manager()
 
     class Meta:

@@ -257,7 +257,11 @@ class Organisation(Reviewable):
         related_name="+",
     )
 
-    history = HistoricalRecords(excluded_fields=["search_vector"])
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["search_vector", "import_baseline"])
     objects = OrganisationQuerySet.as_manager()
 
     DERIVED_FIELDS = ["current_status", "public_status", "public_latest_event_on", "search_text"]

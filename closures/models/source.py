@@ -70,7 +70,11 @@ class Source(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
-    history = HistoricalRecords()
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["import_baseline"])
     objects = SourceQuerySet.as_manager()
 
     class Meta:
@@ -112,8 +116,11 @@ class Citation(models.Model):
             "Which claims of the event this source supports: event, date, reason, destination."
         ),
     )
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["import_baseline"])
 
     class Meta:
         verbose_name = _("citation")

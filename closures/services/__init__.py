@@ -7,6 +7,7 @@ does not depend on where a function lives.
 """
 
 from .derived import refresh_organisation, refresh_organisations_citing
+from .import_merge import ImportConflict, MergeRules
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
@@ -25,10 +26,12 @@ from .workflow import (
 
 __all__ = [
     "WORKFLOW_FIELDS",
+    "ImportConflict",
     "ImportFailed",
     "ImportPreview",
     "ImportProblem",
     "ImportReport",
+    "MergeRules",
     "WorkflowRefused",
     "import_registry",
     "import_spreadsheet",

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..dates import parse_partial_date
-from ..models import UNKNOWN_COUNTRY, Claim, EventType, ReasonCategory, SourceType
+from ..models import UNKNOWN_COUNTRY, Claim, EventType, ReasonCategory
 from .spreadsheet import ImportProblem
 
 REQUIRED_COLUMNS = ("id", "organisation_id", "org_type", "event_type", "source_url")
 MULTI_VALUE_SEPARATOR = "|"
 SOURCE_PREFIXES = ("source", "source2")
+REASONS_COLUMN = "reason_category"
 # Spreadsheet rows are numbered as a spreadsheet program shows them: the header is row 1.
 FIRST_DATA_ROW = 2
 
@@ -54,6 +55,7 @@ class ParsedSource:
     column_prefix: str
     values: dict[str, Any]
     quote: str
+    columns: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -63,6 +65,8 @@ class ParsedRow:
     event: dict[str, Any]
     reasons: list[str]
     sources: list[ParsedSource]
+    # The header's column names: a column absent from the file leaves its field untouched.
+    columns: frozenset[str] = frozenset()
 
 
 class _RowParser:
@@ -106,6 +110,7 @@ class _RowParser:
             event=event,
             reasons=self.reasons(),
             sources=self.sources(event["event_type"]),
+            columns=frozenset(self.row),
         )
 
     def integer(self, column: str) -> int | None:
@@ -162,9 +167,10 @@ class _RowParser:
                 name: self.get(f"{prefix}_{column}") for column, name in SOURCE_COLUMNS.items()
             }
             values["published_on"] = self.full_date(f"{prefix}_date")
-            values["source_type"] = values["source_type"] or SourceType.OTHER
             values["claims"] = [str(claim) for claim in claims]
-            sources.append(ParsedSource(prefix, values, self.get(f"{prefix}_quote")))
+            sources.append(
+                ParsedSource(prefix, values, self.get(f"{prefix}_quote"), frozenset(self.row))
+            )
         return sources
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from ..models import DuplicateFinder, Organisation, ReviewState
+from .import_merge import ImportConflict, MergeRules
 from .import_parser import group_by_organisation, parse_rows
 from .import_writer import ImportReport, RegistryWriter, RowOutcome
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
@@ -19,6 +20,7 @@ def import_registry(
     review_state: str = ReviewState.DRAFT,
     user: AbstractBaseUser | None = None,
     reason: str = "Imported from a spreadsheet",
+    rules: MergeRules | None = None,
 ) -> ImportReport:
     """Create or update organisations, events, sources and citations from spreadsheet rows.
 
@@ -26,6 +28,11 @@ def import_registry(
     column, and nothing is written. Running the same rows twice changes nothing. New records
     take `review_state`; an existing record's review state is never changed by an import, so
     re-importing cannot publish or re-publish anything.
+
+    An existing record is merged with the file by `rules` (see `import_merge`): absent
+    columns and blank cells leave fields untouched, and a value a person changed since the
+    last import is kept and reported in `report.conflicts` unless the rules overwrite it. A
+    dry run runs the same code and rolls back, so it reports exactly what the import does.
     """
     if review_state not in (ReviewState.DRAFT, ReviewState.IN_REVIEW, ReviewState.PUBLISHED):
         raise ValueError(f"Imported records cannot start as {review_state!r}.")
@@ -35,7 +42,9 @@ def import_registry(
     # problem rolls back), so one pass reports every invalid row, not just the first kind.
     bad_rows = {problem.row for problem in problems}
     with transaction.atomic():
-        writer = RegistryWriter(report=report, review_state=review_state, user=user, reason=reason)
+        writer = RegistryWriter(
+            report=report, review_state=review_state, user=user, reason=reason, rules=rules
+        )
         for slug, organisation_rows in group_by_organisation(parsed).items():
             good_rows = [row for row in organisation_rows if row.number not in bad_rows]
             if good_rows:
@@ -55,6 +64,10 @@ class ImportPreview:
     problems: list[ImportProblem] = field(default_factory=list)
     duplicates: dict[str, list[Organisation]] = field(default_factory=dict)
 
+    @property
+    def conflicts(self) -> list[ImportConflict]:
+        return self.report.conflicts if self.report else []
+
     def rows_by_action(self) -> dict[str, list[RowOutcome]]:
         grouped: dict[str, list[RowOutcome]] = {"created": [], "updated": [], "unchanged": []}
         for row in self.report.rows if self.report else []:
@@ -63,13 +76,18 @@ class ImportPreview:
 
 
 def preview_import(
-    *, file: Path, filename: str, review_state: str, user, reason: str
+    *, file: Path, filename: str, review_state: str, user, reason: str, rules: MergeRules
 ) -> ImportPreview:
     """Dry-run an uploaded spreadsheet and flag new organisations that look like existing ones."""
     try:
         rows = read_spreadsheet(file, filename=filename)
         report = import_registry(
-            rows=rows, dry_run=True, review_state=review_state, user=user, reason=reason
+            rows=rows,
+            dry_run=True,
+            review_state=review_state,
+            user=user,
+            reason=reason,
+            rules=rules,
         )
     except ImportFailed as failure:
         return ImportPreview(problems=failure.problems)
@@ -91,8 +109,10 @@ def preview_import(
 
 
 def import_spreadsheet(
-    *, file: Path, filename: str, review_state: str, user, reason: str
+    *, file: Path, filename: str, review_state: str, user, reason: str, rules: MergeRules
 ) -> ImportReport:
     """Import a confirmed upload; all or nothing, like `import_registry`."""
     rows = read_spreadsheet(file, filename=filename)
-    return import_registry(rows=rows, review_state=review_state, user=user, reason=reason)
+    return import_registry(
+        rows=rows, review_state=review_state, user=user, reason=reason, rules=rules
+    )
