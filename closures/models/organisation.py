@@ -6,7 +6,6 @@ methods that ask about them import them when called.
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -212,16 +211,6 @@ class Organisation(Reviewable):
         blank=True,
         help_text=_("Shown publicly at the record's address once it is withdrawn."),
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("submitted for review by"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
     history = HistoricalRecords(excluded_fields=["search_vector"])
     objects = OrganisationQuerySet.as_manager()
 

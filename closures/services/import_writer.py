@@ -19,6 +19,7 @@ from ..models import (
     Source,
     source_uid_for,
 )
+from .derived import refresh_organisation
 from .import_parser import (
     EVENT_COLUMNS,
     ORGANISATION_COLUMNS,
@@ -145,8 +146,7 @@ class RegistryWriter:
         if created and self.review_state != ReviewState.DRAFT:
             self.set_state_of_new_organisation(organisation, primary)
         if created or any_event_changed:
-            organisation.refresh_derived_fields()
-            organisation.save_without_historical_record()
+            refresh_organisation(organisation_id=organisation.pk)
         status = (
             "created" if created else "updated" if changed or any_event_changed else "unchanged"
         )
@@ -190,6 +190,8 @@ class RegistryWriter:
         created = event is None
         if created:
             event = Event(uid=row.event["uid"], review_state=self.review_state)
+            if self.review_state == ReviewState.IN_REVIEW:
+                event.submitted_by = self.user  # four eyes: another reviewer publishes it
         elif event.organisation_id != organisation.pk:
             self.problems.append(
                 ImportProblem(
