@@ -579,3 +579,16 @@ def test_events_imported_into_review_name_the_importer_as_submitter(reviewer, se
         services.publish(record=event, user=reviewer)
     services.publish(record=organisation, user=second_reviewer)
     assert Organisation.objects.public().filter(pk=organisation.pk).exists()
+
+
+def test_a_long_public_reason_is_kept_whole_and_the_history_reason_shortened(
+    make_public_organisation, reviewer
+):
+    """simple-history keeps 100 characters of a reason; PostgreSQL refused longer ones."""
+    organisation = make_public_organisation()
+    reason = "The record merged two organisations that sources treat separately. " * 5
+    services.withdraw(record=organisation, user=reviewer, reason=reason)
+    organisation.refresh_from_db()
+    assert organisation.withdrawn_reason == reason
+    recorded = organisation.history.first().history_change_reason
+    assert len(recorded) == 100 and recorded.startswith("Withdrawn: The record merged")
