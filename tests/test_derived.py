@@ -47,9 +47,9 @@ def statuses(organisation):
     return organisation.current_status, organisation.public_status
 
 
-def test_admin_delete_of_an_event_refreshes_the_status(client, reviewer, disbanded):
+def test_admin_delete_of_an_event_refreshes_the_status(client, reviewer, disbanded, staff_login):
     event = disbanded.events.get(uid="disbanding")
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = client.post(f"/admin/closures/event/{event.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert statuses(disbanded) == (Status.ACTIVE, Status.ACTIVE)
@@ -57,10 +57,10 @@ def test_admin_delete_of_an_event_refreshes_the_status(client, reviewer, disband
 
 
 def test_admin_bulk_delete_of_events_refreshes_every_organisation(
-    client, reviewer, disbanded, make_public_organisation
+    client, reviewer, disbanded, make_public_organisation, staff_login
 ):
     other = make_public_organisation()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     events = [disbanded.events.get(uid="disbanding"), other.events.get()]
     response = client.post(
         "/admin/closures/event/",
@@ -72,7 +72,7 @@ def test_admin_bulk_delete_of_events_refreshes_every_organisation(
 
 
 def test_deleting_an_event_in_the_organisation_form_refreshes_the_status(
-    client, reviewer, disbanded
+    client, reviewer, disbanded, staff_login
 ):
     from .test_history import change_data
 
@@ -93,7 +93,7 @@ def test_deleting_an_event_in_the_organisation_form_refreshes_the_status(
                 f"events-{index}-citations-INITIAL_FORMS": "0",
             }
         )
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = client.post(f"/admin/closures/organisation/{disbanded.pk}/change/", data)
     assert response.status_code == 302, response.context["errors"]
     assert not Event.objects.filter(uid="disbanding").exists()
@@ -101,10 +101,10 @@ def test_deleting_an_event_in_the_organisation_form_refreshes_the_status(
 
 
 def test_admin_edit_of_an_event_refreshes_the_status_in_the_same_request(
-    client, reviewer, disbanded
+    client, reviewer, disbanded, staff_login
 ):
     event = disbanded.events.get(uid="disbanding")
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = client.post(
         f"/admin/closures/event/{event.pk}/change/",
         {

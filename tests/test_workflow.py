@@ -193,10 +193,10 @@ def post_action(client, action, records, **data):
 
 
 def test_admin_action_asks_for_a_reason_before_withdrawing(
-    client, make_public_organisation, reviewer
+    client, make_public_organisation, reviewer, staff_login
 ):
     organisation = make_public_organisation()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     page = post_action(client, "withdraw", [organisation])
     assert page.status_code == 200
     assert "public reason for the withdrawal" in page.content.decode()
@@ -207,17 +207,17 @@ def test_admin_action_asks_for_a_reason_before_withdrawing(
     assert organisation.review_state == ReviewState.WITHDRAWN
 
 
-def test_admin_publish_action_reports_the_four_eyes_refusal(client, draft, reviewer):
+def test_admin_publish_action_reports_the_four_eyes_refusal(client, draft, reviewer, staff_login):
     services.submit_for_review(record=draft, user=reviewer)
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = post_action(client, "publish", [draft], apply="1")
     assert "four-eyes" in response.content.decode()
     draft.refresh_from_db()
     assert draft.review_state == ReviewState.IN_REVIEW
 
 
-def test_curators_are_not_offered_reviewer_actions(client, curator):
-    client.force_login(curator)
+def test_curators_are_not_offered_reviewer_actions(client, curator, staff_login):
+    staff_login(client, curator)
     response = client.get("/admin/closures/organisation/")
     actions = {choice[0] for choice in response.context["action_form"].fields["action"].choices}
     assert {"submit_for_review", "return_to_draft"} <= actions
@@ -225,10 +225,10 @@ def test_curators_are_not_offered_reviewer_actions(client, curator):
 
 
 def test_admin_embargo_action_sets_reason_and_review_date(
-    client, make_public_organisation, reviewer
+    client, make_public_organisation, reviewer, staff_login
 ):
     organisation = make_public_organisation()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     post_action(
         client,
         "set_embargo",
@@ -242,28 +242,30 @@ def test_admin_embargo_action_sets_reason_and_review_date(
     assert organisation.embargo_review_on == dt.date(2027, 3, 1)
 
 
-def test_embargoed_record_shows_a_banner_in_the_admin(client, make_organisation, admin_user):
+def test_embargoed_record_shows_a_banner_in_the_admin(
+    client, make_organisation, admin_user, staff_login
+):
     organisation = make_organisation(embargoed=True, embargo_reason="Names a detainee")
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     page = client.get(f"/admin/closures/organisation/{organisation.pk}/change/").content.decode()
     assert "EMBARGOED" in page and "Names a detainee" in page
 
 
-def test_changelist_shows_state_and_who_has_it(client, draft, curator, admin_user):
+def test_changelist_shows_state_and_who_has_it(client, draft, curator, admin_user, staff_login):
     services.submit_for_review(record=draft, user=curator)
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     page = client.get("/admin/closures/organisation/").content.decode()
     assert "in review" in page
     assert "curator" in page
 
 
 def test_event_actions_publish_a_single_event(
-    client, make_public_organisation, make_event, curator, reviewer
+    client, make_public_organisation, make_event, curator, reviewer, staff_login
 ):
     organisation = make_public_organisation()
     event = make_event(organisation, review_state=ReviewState.DRAFT)
     services.submit_for_review(record=event, user=curator)
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     client.post(
         "/admin/closures/event/",
         {"action": "publish", "_selected_action": [event.pk], "apply": "1"},
@@ -273,11 +275,11 @@ def test_event_actions_publish_a_single_event(
 
 
 def test_changelist_queries_do_not_grow_with_records(
-    client, admin_user, make_organisation, curator, django_assert_max_num_queries
+    client, admin_user, make_organisation, curator, django_assert_max_num_queries, staff_login
 ):
     for _ in range(30):
         services.submit_for_review(record=make_organisation(), user=curator)
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     with django_assert_max_num_queries(12):
         assert client.get("/admin/closures/organisation/").status_code == 200
 
@@ -430,23 +432,23 @@ def test_hiding_steps_are_never_blocked_by_an_unrelated_invalid_field(
 
 @pytest.mark.parametrize("action", ["submit_for_review", "lift_embargo"])
 def test_admin_action_on_an_invalid_record_shows_the_refusal(
-    client, invalid_draft, admin_user, action
+    client, invalid_draft, admin_user, action, staff_login
 ):
     if action == "lift_embargo":
         services.set_embargo(record=invalid_draft, user=admin_user, reason="Safety")
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     response = post_action(client, action, [invalid_draft], apply="1")
     assert response.status_code == 200
     assert "A Wikidata ID looks like Q42" in response.content.decode()
 
 
 def test_admin_event_action_on_an_invalid_event_shows_the_refusal(
-    client, make_public_organisation, make_event, admin_user
+    client, make_public_organisation, make_event, admin_user, staff_login
 ):
     event = make_event(
         make_public_organisation(), review_state=ReviewState.DRAFT, destination_city="Taipei"
     )
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     response = client.post(
         "/admin/closures/event/",
         {"action": "submit_for_review", "_selected_action": [event.pk], "apply": "1"},
@@ -520,25 +522,25 @@ def test_moving_needs_a_reason_and_another_organisation(embargoed_and_public, re
 
 
 def test_event_form_does_not_let_anyone_change_its_organisation(
-    client, embargoed_and_public, curator
+    client, embargoed_and_public, curator, staff_login
 ):
     hidden, public = embargoed_and_public
     event = hidden.events.get()
-    client.force_login(curator)
+    staff_login(client, curator)
     response = client.get(f"/admin/closures/event/{event.pk}/change/")
     assert "organisation" not in response.context["adminform"].form.fields
 
 
 def test_admin_move_action_takes_the_target_by_its_id(
-    client, embargoed_and_public, reviewer, curator
+    client, embargoed_and_public, reviewer, curator, staff_login
 ):
     hidden, public = embargoed_and_public
     event = hidden.events.get()
-    client.force_login(curator)
+    staff_login(client, curator)
     response = client.get("/admin/closures/event/")
     actions = {choice[0] for choice in response.context["action_form"].fields["action"].choices}
     assert "move_event" not in actions
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     data = {"action": "move_event", "_selected_action": [event.pk], "apply": "1"}
     page = client.post("/admin/closures/event/", {**data, "organisation": "no-such-record"})
     assert "No organisation has the ID" in page.content.decode()
@@ -555,7 +557,7 @@ def test_migration_fills_event_submitters_from_history(
     """Records submitted before `submitted_by` existed on events get it from their history."""
     from django.apps import apps
 
-    migration = importlib.import_module("closures.migrations.0007_event_submitter")
+    migration = importlib.import_module("closures.migrations.0008_event_submitter")
     organisation, event = public_with_draft_event
     services.submit_for_review(record=event, user=curator)
     event.refresh_from_db()

@@ -59,7 +59,7 @@ def fill_submitters(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("closures", "0006_drop_superseded_trigram_indexes"),
+        ("closures", "0007_trackers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
