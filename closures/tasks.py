@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import releases, services, sources
+from . import releases, sources
 from .models import Source
 from .services.import_uploads import delete_stale_uploads
 
@@ -12,12 +12,6 @@ RETRY_POLICY = {
     "retry_jitter": True,
     "max_retries": 8,
 }
-
-
-@shared_task(acks_late=True)
-def refresh_organisation(organisation_id: int) -> str:
-    """Recompute an organisation's derived status after its events changed."""
-    return services.refresh_organisation(organisation_id=organisation_id).current_status
 
 
 def cited_publicly(source_id: int) -> bool:

@@ -9,9 +9,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import tasks
+from .. import services
 from ..models import Alias, Citation, Claim, Event, Organisation
-from .curation import CurationAdmin
+from .curation import WORKFLOW_ACTIONS, CurationAdmin, MoveEventForm, workflow_action
 from .forms import REASON_FIELDSET, URL_FORMFIELD_OVERRIDES, ChangeReasonForm
 from .views import SpreadsheetImport
 
@@ -39,7 +39,7 @@ EVENT_FIELDSETS = [
     (_("Destination"), {"fields": [("destination_country", "destination_city")]}),
     (_("Reason"), {"fields": ["stated_reason_en", "stated_reason_zh", "reasons"]}),
     (_("Notes"), {"fields": ["notes", "notes_sensitive"]}),
-    (_("Visibility"), {"fields": list(REVIEWER_ONLY_FIELDS[:4])}),
+    (_("Visibility"), {"fields": [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]}),
 ]
 EVENT_FORMFIELD_OVERRIDES = {
     models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
@@ -77,7 +77,7 @@ class EventInline(nested_admin.NestedStackedInline):
     fieldsets = EVENT_FIELDSETS
     # What the public can see changes only through the workflow actions, which enforce who
     # may do what (four eyes included) and record why; an editable field would bypass both.
-    readonly_fields = REVIEWER_ONLY_FIELDS[:4]
+    readonly_fields = [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]
 
 
 class AliasInline(nested_admin.NestedTabularInline):
@@ -161,8 +161,8 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        organisation_id = form.instance.pk
-        transaction.on_commit(lambda: tasks.refresh_organisation.delay(organisation_id))
+        # In the request's transaction: events added, changed or deleted inline count at once.
+        services.refresh_organisation(organisation_id=form.instance.pk)
 
     def get_urls(self):
         return [
@@ -201,15 +201,42 @@ class EventAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
     show_full_result_count = False
     autocomplete_fields = ["organisation"]
     list_select_related = ["organisation"]
-    readonly_fields = REVIEWER_ONLY_FIELDS[:4]
+    readonly_fields = [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]
     fieldsets = [
         (None, {"fields": ["organisation", *EVENT_FIELDSETS[0][1]["fields"]]}),
         *EVENT_FIELDSETS[1:],
         REASON_FIELDSET,
     ]
     formfield_overrides = EVENT_FORMFIELD_OVERRIDES
+    actions = [
+        *WORKFLOW_ACTIONS,
+        workflow_action(
+            services.move_event,
+            description=_("Move to another organisation"),
+            form_class=MoveEventForm,
+            permission="publish",
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An event changes organisation only through the reviewers' move action, which sends
+        # it back to review: a form field would put it before another public unreviewed.
+        readonly = super().get_readonly_fields(request, obj)
+        return [*readonly, "organisation"] if obj is not None else readonly
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        organisation_id = form.instance.organisation_id
-        transaction.on_commit(lambda: tasks.refresh_organisation.delay(organisation_id))
+        services.refresh_organisation(organisation_id=form.instance.organisation_id)
+
+    def delete_model(self, request, obj):
+        organisation_id = obj.organisation_id
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            services.refresh_organisation(organisation_id=organisation_id)
+
+    def delete_queryset(self, request, queryset):
+        organisation_ids = set(queryset.values_list("organisation_id", flat=True))
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            for organisation_id in sorted(organisation_ids):
+                services.refresh_organisation(organisation_id=organisation_id)

@@ -6,7 +6,6 @@ methods that ask about them import them when called.
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -247,16 +246,6 @@ class Organisation(Reviewable):
             "record's address and tombstone say only that it is no longer public."
         ),
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("submitted for review by"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
     # What the last import wrote, per column: see closures/services/import_merge.py. Not
     # content: kept out of the history, the admin forms and every public channel.
     import_baseline = models.JSONField(default=dict, blank=True, editable=False)

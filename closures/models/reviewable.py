@@ -1,5 +1,6 @@
 """Review state and embargo: what every publicly showable record carries."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,19 @@ class Reviewable(models.Model):
         _("notes are sensitive"),
         default=False,
         help_text=_("Sensitive notes (e.g. naming individuals) are never shown publicly."),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted for review by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Who submitted it for review: they may not publish or withdraw it themselves "
+            "(four-eyes rule). Empty for a draft."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)

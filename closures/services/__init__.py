@@ -10,15 +10,16 @@ from .derived import refresh_organisation, refresh_organisations_citing
 from .import_merge import ImportConflict, MergeRules
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
+from .revert import revert_to_version
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 from .workflow import (
     WORKFLOW_FIELDS,
     WorkflowRefused,
     is_reviewer,
     lift_embargo,
+    move_event,
     publish,
     return_to_draft,
-    revert_to_version,
     set_embargo,
     submit_for_review,
     withdraw,
@@ -37,6 +38,7 @@ __all__ = [
     "import_spreadsheet",
     "is_reviewer",
     "lift_embargo",
+    "move_event",
     "preview_import",
     "publish",
     "read_spreadsheet",

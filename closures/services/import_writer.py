@@ -225,6 +225,8 @@ class RegistryWriter:
         created = event is None
         if created:
             event = Event(uid=row.event["uid"], review_state=self.review_state)
+            if self.review_state == ReviewState.IN_REVIEW:
+                event.submitted_by = self.user  # four eyes: another reviewer publishes it
         elif event.organisation_id != organisation.pk:
             self.problems.append(
                 ImportProblem(
