@@ -21,7 +21,7 @@ migrate:
 	$(MANAGE) migrate --noinput
 
 data:
-	$(MANAGE) import_registry fixtures/closures.csv --publish
+	$(MANAGE) import_registry fixtures/registry.csv --publish
 
 serve:
 	$(MANAGE) runserver 127.0.0.1:$(PORT)

@@ -49,7 +49,7 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
 fi
 
 manage migrate --noinput
-manage import_registry fixtures/closures.csv --publish
+manage import_registry fixtures/registry.csv --publish
 manage collectstatic --noinput --verbosity 0
 
 "$UV" run --frozen gunicorn registry.wsgi:application \

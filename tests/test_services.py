@@ -17,7 +17,7 @@ from closures.models import (
 )
 from closures.services import ImportFailed, import_registry, read_spreadsheet
 
-CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "closures.csv"
+CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "registry.csv"
 
 
 def curated_rows():

@@ -20,8 +20,10 @@ from ..models import (
     source_uid_for,
 )
 from .import_parser import (
+    ALIASES_COLUMN,
     EVENT_COLUMNS,
     ORGANISATION_COLUMNS,
+    PARENT_COLUMN,
     SOURCE_COLUMNS,
     ParsedRow,
     ParsedSource,
@@ -42,6 +44,8 @@ class ImportReport:
     dry_run: bool
     rows: list[RowOutcome] = field(default_factory=list)
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    # Header names the import does not read: reported, never silently dropped.
+    unknown_columns: list[str] = field(default_factory=list)
 
     def count(self, kind: str, action: str) -> None:
         self.counts[kind][action] += 1
@@ -54,6 +58,12 @@ class ImportReport:
             lines.append(
                 f"{kind}: {counts['created']} {verb} created, {counts['updated']} {verb} "
                 f"updated, {counts['unchanged']} unchanged"
+            )
+        if aliases := self.counts.get("aliases"):
+            lines.append(f"aliases: {aliases['created']} {verb} added")
+        if self.unknown_columns:
+            lines.append(
+                "columns not recognised, so not imported: " + ", ".join(self.unknown_columns)
             )
         return "\n".join(lines)
 
@@ -138,17 +148,21 @@ class RegistryWriter:
         ):
             return
         self.save(organisation, "organisations", changed, created)
-        self.write_aliases(organisation, rows)
+        aliases_changed = self.write_aliases(organisation, rows)
         any_event_changed = False
         for row in rows:
             any_event_changed |= self.write_event(organisation, row)
         if created and self.review_state != ReviewState.DRAFT:
             self.set_state_of_new_organisation(organisation, primary)
-        if created or any_event_changed:
+        if created or any_event_changed or aliases_changed:
             organisation.refresh_derived_fields()
             organisation.save_without_historical_record()
         status = (
-            "created" if created else "updated" if changed or any_event_changed else "unchanged"
+            "created"
+            if created
+            else "updated"
+            if changed or any_event_changed or aliases_changed
+            else "unchanged"
         )
         for row in rows:
             self.report.rows.append(RowOutcome(row.number, row.event["uid"], slug, status))
@@ -163,27 +177,70 @@ class RegistryWriter:
             organisation._change_reason = self.reason
             organisation.save()
 
-    def write_aliases(self, organisation: Organisation, rows: list[ParsedRow]) -> None:
+    def write_aliases(self, organisation: Organisation, rows: list[ParsedRow]) -> bool:
+        """Add the `aliases` column's names and other rows' names; an import removes none."""
         own_names = {organisation.name_en, organisation.name_zh}
         wanted = {}
+        for row in rows:
+            for name in row.aliases or []:
+                if name not in own_names:
+                    wanted.setdefault(name, (alias_language(name), AliasKind.ALIAS))
         for row in rows:
             for name, language in (
                 (row.organisation["name_en"], Language.ENGLISH),
                 (row.organisation["name_zh"], Language.CHINESE_TRADITIONAL),
             ):
                 if name and name not in own_names:
-                    wanted.setdefault(name, language)
+                    wanted.setdefault(name, (language, AliasKind.OTHER_FORM))
         existing = set(organisation.aliases.values_list("name", flat=True))
-        for name, language in wanted.items():
-            if name not in existing:
-                alias = Alias(
-                    organisation=organisation,
-                    name=name,
-                    language=language,
-                    kind=AliasKind.OTHER_FORM,
+        added = False
+        for name, (language, kind) in wanted.items():
+            if name in existing:
+                continue
+            alias = Alias(organisation=organisation, name=name, language=language, kind=kind)
+            if not self.validate(alias, rows[0].number, {"name": ALIASES_COLUMN}, ["organisation"]):
+                continue
+            alias._change_reason = self.reason
+            alias.save()
+            self.report.count("aliases", "created")
+            added = True
+        return added
+
+    def write_parents(self, rows_by_organisation: dict[str, list[ParsedRow]]) -> None:
+        """Link sub-bodies to their parents, once every organisation of the file is written.
+
+        A parent may come later in the file than its sub-body, or already be in the registry.
+        """
+        for slug, rows in rows_by_organisation.items():
+            given = [row for row in rows if row.parent_slug]
+            if not given:
+                continue
+            row = given[0]
+            organisation = Organisation.objects.filter(slug=slug).first()
+            parent = Organisation.objects.filter(slug=row.parent_slug).first()
+            if organisation is None:
+                continue  # Its own rows were refused, and say why.
+            if parent is None:
+                self.problems.append(
+                    ImportProblem(
+                        row.number,
+                        PARENT_COLUMN,
+                        f"No organisation {row.parent_slug!r} in the registry or in this file.",
+                    )
                 )
-                alias._change_reason = self.reason
-                alias.save()
+                continue
+            if organisation.parent_organisation_id == parent.pk:
+                continue
+            organisation.parent_organisation = parent
+            if not self.validate(organisation, row.number, {"parent_organisation": PARENT_COLUMN}):
+                continue
+            organisation._change_reason = self.reason
+            if self.user is not None:
+                organisation._history_user = self.user
+            organisation.save()
+            for outcome in self.report.rows:
+                if outcome.organisation_slug == slug and outcome.action == "unchanged":
+                    outcome.action = "updated"
 
     def write_event(self, organisation: Organisation, row: ParsedRow) -> bool:
         event = Event.objects.filter(uid=row.event["uid"]).first()
@@ -254,6 +311,15 @@ class RegistryWriter:
         self.save(source, "sources", changed, created)
         self.sources_seen[url] = source
         return source
+
+
+def alias_language(name: str) -> str:
+    """Chinese when the name has a CJK ideograph, else English: what the public search needs."""
+    if any(
+        "\u3400" <= character <= "\u9fff" or "\uf900" <= character <= "\ufaff" for character in name
+    ):
+        return Language.CHINESE_TRADITIONAL
+    return Language.ENGLISH
 
 
 def _assign(instance, values: dict[str, Any]) -> bool:

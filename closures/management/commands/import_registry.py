@@ -11,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="CSV or XLSX file, e.g. fixtures/closures.csv")
+        parser.add_argument("path", help="CSV or XLSX file, e.g. fixtures/registry.csv")
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would change; write nothing."
         )
