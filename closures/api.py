@@ -144,12 +144,18 @@ class OrganisationViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
                     "reasons", Prefetch("citations", Citation.objects.select_related("source"))
                 )
             )
-            return Organisation.objects.public().prefetch_related(
-                "aliases", Prefetch("events", queryset=events, to_attr="public_events")
+            return (
+                Organisation.objects.public()
+                .with_public_parent()
+                .prefetch_related(
+                    "aliases", Prefetch("events", queryset=events, to_attr="public_events")
+                )
             )
         ordering = self.request.query_params.get("ordering", "").strip()
         self.cursor_ordering = CURSOR_ORDERINGS.get(ordering)
-        organisations = self.registry_filterset().qs.prefetch_related("aliases")
+        organisations = (
+            self.registry_filterset().qs.with_public_parent().prefetch_related("aliases")
+        )
         # A cursor needs a value on every row; undated records sort first.
         return organisations.annotate(
             latest_key=Coalesce("public_latest_event_on", Value(dt.date(1, 1, 1)))

@@ -12,7 +12,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connections, models
-from django.db.models import Exists, F, Func, OuterRef, Q
+from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
@@ -86,6 +86,14 @@ class OrganisationQuerySet(models.QuerySet):
 
     def for_listing(self):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+    def with_public_parent(self):
+        """Annotate `public_parent_slug`: the parent's ID when the public may see the parent.
+
+        A parent that is a draft, withdrawn or embargoed is never named, not even by its ID.
+        """
+        parents = Organisation.objects.public().filter(pk=OuterRef("parent_organisation_id"))
+        return self.annotate(public_parent_slug=Subquery(parents.values("slug")[:1]))
 
     def sub_bodies(self):
         """Organisations recorded as part of another public organisation, e.g. college unions."""

@@ -265,7 +265,33 @@ def parse_rows(rows: list[dict]) -> tuple[list[ParsedRow], list[ImportProblem]]:
                             f"{organisation_rows[0].number}.",
                         )
                     )
+    problems.extend(_parent_cycles(group_by_organisation(parsed)))
     return parsed, problems
+
+
+def _parent_cycles(groups: dict[str, list[ParsedRow]]) -> list[ImportProblem]:
+    """Name every organisation that the file makes part of itself, directly or not."""
+    parent_of = {
+        slug: next((row for row in rows if row.parent_slug), None) for slug, rows in groups.items()
+    }
+    problems = []
+    for slug, row in parent_of.items():
+        chain = [slug]
+        while row is not None and row.parent_slug not in chain:
+            chain.append(row.parent_slug)
+            row = parent_of.get(row.parent_slug)
+        if row is not None and row.parent_slug == slug:
+            first = parent_of[slug]
+            problems.append(
+                ImportProblem(
+                    first.number,
+                    PARENT_COLUMN,
+                    f"Organisation {slug!r} would be part of itself: "
+                    + " → ".join([*chain, row.parent_slug])
+                    + ".",
+                )
+            )
+    return problems
 
 
 def group_by_organisation(parsed: list[ParsedRow]) -> dict[str, list[ParsedRow]]:
@@ -274,3 +300,27 @@ def group_by_organisation(parsed: list[ParsedRow]) -> dict[str, list[ParsedRow]]
     for row in parsed:
         groups[row.organisation["slug"]].append(row)
     return groups
+
+
+def parents_first(groups: dict[str, list[ParsedRow]]) -> dict[str, list[ParsedRow]]:
+    """Order organisations so that a parent named in the file is written before its sub-bodies.
+
+    A cycle is left in file order: the model's validation then names it.
+    """
+    parent_of = {
+        slug: next((row.parent_slug for row in rows if row.parent_slug), None)
+        for slug, rows in groups.items()
+    }
+    ordered: dict[str, list[ParsedRow]] = {}
+
+    def visit(slug: str, path: tuple[str, ...]) -> None:
+        if slug in ordered or slug in path:
+            return
+        parent = parent_of.get(slug)
+        if parent in groups:
+            visit(parent, (*path, slug))
+        ordered[slug] = groups[slug]
+
+    for slug in groups:
+        visit(slug, ())
+    return ordered

@@ -141,8 +141,25 @@ class RegistryWriter:
             for name, value in row.organisation.items():
                 if value not in ("", None) and values.get(name) in ("", None):
                     values[name], row_of_value[name] = value, row.number
+        parent_row = next((row for row in rows if row.parent_slug), None)
+        if parent_row is not None:
+            # Parents are written before their sub-bodies (see `parents_first`).
+            parent = Organisation.objects.filter(slug=parent_row.parent_slug).first()
+            if parent is None:
+                self.problems.append(
+                    ImportProblem(
+                        parent_row.number,
+                        PARENT_COLUMN,
+                        f"No organisation {parent_row.parent_slug!r} in the registry or in "
+                        "this file.",
+                    )
+                )
+                return
+            values["parent_organisation"] = parent
+            row_of_value["parent_organisation"] = parent_row.number
         changed = _assign(organisation, values)
         columns = {name: column for column, name in ORGANISATION_COLUMNS.items()}
+        columns["parent_organisation"] = PARENT_COLUMN
         if not self.validate(
             organisation, primary.number, columns, exclude=["review_state"], rows=row_of_value
         ):
@@ -205,42 +222,6 @@ class RegistryWriter:
             self.report.count("aliases", "created")
             added = True
         return added
-
-    def write_parents(self, rows_by_organisation: dict[str, list[ParsedRow]]) -> None:
-        """Link sub-bodies to their parents, once every organisation of the file is written.
-
-        A parent may come later in the file than its sub-body, or already be in the registry.
-        """
-        for slug, rows in rows_by_organisation.items():
-            given = [row for row in rows if row.parent_slug]
-            if not given:
-                continue
-            row = given[0]
-            organisation = Organisation.objects.filter(slug=slug).first()
-            parent = Organisation.objects.filter(slug=row.parent_slug).first()
-            if organisation is None:
-                continue  # Its own rows were refused, and say why.
-            if parent is None:
-                self.problems.append(
-                    ImportProblem(
-                        row.number,
-                        PARENT_COLUMN,
-                        f"No organisation {row.parent_slug!r} in the registry or in this file.",
-                    )
-                )
-                continue
-            if organisation.parent_organisation_id == parent.pk:
-                continue
-            organisation.parent_organisation = parent
-            if not self.validate(organisation, row.number, {"parent_organisation": PARENT_COLUMN}):
-                continue
-            organisation._change_reason = self.reason
-            if self.user is not None:
-                organisation._history_user = self.user
-            organisation.save()
-            for outcome in self.report.rows:
-                if outcome.organisation_slug == slug and outcome.action == "unchanged":
-                    outcome.action = "updated"
 
     def write_event(self, organisation: Organisation, row: ParsedRow) -> bool:
         event = Event.objects.filter(uid=row.event["uid"]).first()

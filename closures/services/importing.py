@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from ..models import DuplicateFinder, Organisation, ReviewState
-from .import_parser import group_by_organisation, parse_rows, unknown_columns
+from .import_parser import group_by_organisation, parents_first, parse_rows, unknown_columns
 from .import_writer import ImportReport, RegistryWriter, RowOutcome
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 
@@ -36,13 +36,10 @@ def import_registry(
     bad_rows = {problem.row for problem in problems}
     with transaction.atomic():
         writer = RegistryWriter(report=report, review_state=review_state, user=user, reason=reason)
-        good_rows_by_organisation = {}
-        for slug, organisation_rows in group_by_organisation(parsed).items():
+        for slug, organisation_rows in parents_first(group_by_organisation(parsed)).items():
             good_rows = [row for row in organisation_rows if row.number not in bad_rows]
             if good_rows:
                 writer.write_organisation(slug, good_rows)
-                good_rows_by_organisation[slug] = good_rows
-        writer.write_parents(good_rows_by_organisation)
         if problems or writer.problems:
             raise ImportFailed(problems + writer.problems)
         if dry_run:
