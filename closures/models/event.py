@@ -238,6 +238,25 @@ class Event(Reviewable):
         ("stated_reason_en", "stated_reason_zh"),
         ("public_note", "public_note_zh"),
     ]
+    # What the public sees of an event; the admin says so beside each field.
+    PUBLIC_FIELDS = frozenset(
+        {
+            "uid",
+            "event_type",
+            "announced_on",
+            "announced_precision",
+            "effective_on",
+            "effective_precision",
+            "destination_country",
+            "destination_city",
+            "stated_reason_en",
+            "stated_reason_zh",
+            "reasons",
+            "public_note",
+            "public_note_zh",
+            "confidence",
+        }
+    )
 
     class Meta:
         verbose_name = _("event")

@@ -302,6 +302,26 @@ class Organisation(Reviewable):
     ]
     # Public texts written in both languages; the admin lists the ones given in one only.
     TRANSLATED_FIELDS = [("name_en", "name_zh"), ("description_en", "description_zh")]
+    # What the public sees of a record (pages, API, exports, releases); the admin says so
+    # beside each field, and a test holds the API to this list.
+    PUBLIC_FIELDS = frozenset(
+        {
+            "slug",
+            "name_en",
+            "name_zh",
+            "acronym",
+            "org_type",
+            "founded_year",
+            "description_en",
+            "description_zh",
+            "website",
+            "wikidata_id",
+            "parent_organisation",
+            "public_status",
+            "public_status_unconfirmed",
+            "withdrawn_reason",
+        }
+    )
 
     class Meta:
         verbose_name = _("organisation")
