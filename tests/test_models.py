@@ -311,5 +311,3 @@ def test_public_status_ignores_embargoed_events(make_public_organisation, make_e
     assert organisation.current_status == Status.RELOCATED
     assert organisation.public_status == Status.DISBANDED
     assert organisation.public_latest_event_on == dt.date(2021, 6, 1)
-
-

@@ -7,6 +7,7 @@ does not depend on where a function lives.
 """
 
 from .derived import refresh_organisation
+from .import_parser import unknown_columns
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
@@ -42,5 +43,6 @@ __all__ = [
     "revert_to_version",
     "set_embargo",
     "submit_for_review",
+    "unknown_columns",
     "withdraw",
 ]

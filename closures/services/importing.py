@@ -54,6 +54,8 @@ class ImportPreview:
     report: ImportReport | None = None
     problems: list[ImportProblem] = field(default_factory=list)
     duplicates: dict[str, list[Organisation]] = field(default_factory=dict)
+    # Header names the import does not read: shown whether or not the rows are valid.
+    unknown_columns: list[str] = field(default_factory=list)
 
     def rows_by_action(self) -> dict[str, list[RowOutcome]]:
         grouped: dict[str, list[RowOutcome]] = {"created": [], "updated": [], "unchanged": []}
@@ -66,13 +68,14 @@ def preview_import(
     *, file: Path, filename: str, review_state: str, user, reason: str
 ) -> ImportPreview:
     """Dry-run an uploaded spreadsheet and flag new organisations that look like existing ones."""
+    rows = []
     try:
         rows = read_spreadsheet(file, filename=filename)
         report = import_registry(
             rows=rows, dry_run=True, review_state=review_state, user=user, reason=reason
         )
     except ImportFailed as failure:
-        return ImportPreview(problems=failure.problems)
+        return ImportPreview(problems=failure.problems, unknown_columns=unknown_columns(rows))
     created = {outcome.organisation_slug for outcome in report.rows if outcome.action == "created"}
     duplicates = {}
     finder = DuplicateFinder(Organisation.objects.all()) if created else None
@@ -86,7 +89,9 @@ def preview_import(
             acronym=(row.get("acronym") or "").strip(),
         )
     return ImportPreview(
-        report=report, duplicates={slug: found for slug, found in duplicates.items() if found}
+        report=report,
+        duplicates={slug: found for slug, found in duplicates.items() if found},
+        unknown_columns=report.unknown_columns,
     )
 
 

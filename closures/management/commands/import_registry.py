@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from closures.models import ReviewState
-from closures.services import ImportFailed, import_registry, read_spreadsheet
+from closures.services import ImportFailed, import_registry, read_spreadsheet, unknown_columns
 
 
 class Command(BaseCommand):
@@ -23,9 +23,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, path, dry_run, publish, **options):
+        rows = []
         try:
+            rows = read_spreadsheet(path)
             report = import_registry(
-                rows=read_spreadsheet(path),
+                rows=rows,
                 dry_run=dry_run,
                 review_state=ReviewState.PUBLISHED if publish else ReviewState.DRAFT,
                 reason=f"Imported from {path}",
@@ -33,8 +35,11 @@ class Command(BaseCommand):
         except FileNotFoundError:
             raise CommandError(f"No such file: {path}") from None
         except ImportFailed as error:
+            unknown = unknown_columns(rows)
+            ignored = f"\ncolumns not recognised: {', '.join(unknown)}" if unknown else ""
             raise CommandError(
                 f"Nothing was imported: {len(error.problems)} problem(s) in {path}:\n{error}"
+                + ignored
             ) from None
         if dry_run:
             self.stdout.write("Dry run: nothing was written.")
