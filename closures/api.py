@@ -5,13 +5,10 @@ the same query string selects the same records on the site, in the API and in th
 """
 
 import datetime as dt
-from pathlib import Path
 
-from django.conf import settings
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import StreamingHttpResponse
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -233,17 +230,6 @@ class ReleaseList(generics.ListAPIView):
     serializer_class = ReleaseSerializer
     queryset = Release.objects.all()
     pagination_class = None
-
-
-def download_release(request, version):
-    """Serve a release's zip; its bytes never change, so caches may keep it for good."""
-    release = get_object_or_404(Release, version=version)
-    path = Path(settings.RELEASES_DIR) / release.filename
-    if not path.is_file():
-        raise Http404("The release file is missing from RELEASES_DIR.")
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=release.filename)
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response
 
 
 class TaxonomyView(APIView):

@@ -61,6 +61,42 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class EventCriterion:
+    """A filter that describes the one event an organisation must have, not the organisation.
+
+    It does not narrow the queryset by itself: `condition()` gives its part of the event as a
+    Q object, and RegistryFilterSet joins the parts of every event criterion given into one
+    "an event matching all of these" condition, for organisations and for event lists alike.
+    """
+
+    def filter(self, queryset, value):
+        return queryset
+
+    def condition(self, value) -> Q | None:
+        raise NotImplementedError
+
+
+class EventChoiceCriterion(EventCriterion, django_filters.MultipleChoiceFilter):
+    def condition(self, value):
+        return Q(**{f"{self.field_name}__in": value}) if value else None
+
+
+class EventPeriodCriterion(EventCriterion, django_filters.DateFilter):
+    """`date_from` / `date_to`: a date known only to the month or year matches a range it
+    overlaps, so the bound is compared with the other end of the event's period."""
+
+    def condition(self, value):
+        return Q(**{self.field_name: value}) if value else None
+
+
+class EventYearCriterion(EventCriterion, django_filters.NumberFilter):
+    def condition(self, value):
+        if value is None:
+            return None
+        year = int(value)
+        return Q(occurred_to__gte=dt.date(year, 1, 1), occurred_from__lte=dt.date(year, 12, 31))
+
+
 class RegistryFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
@@ -74,26 +110,25 @@ class RegistryFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         label=_("Current status"), field_name="public_status", choices=Status.choices
     )
-    event_type = django_filters.MultipleChoiceFilter(
-        label=_("Event"), choices=EventType.choices, method="filter_by_events"
+    event_type = EventChoiceCriterion(
+        label=_("Event"), field_name="event_type", choices=EventType.choices
     )
-    reason = django_filters.MultipleChoiceFilter(
-        label=_("Reason"), choices=ReasonCategory.choices, method="filter_by_events"
+    reason = EventChoiceCriterion(
+        label=_("Reason"), field_name="reasons__code", choices=ReasonCategory.choices
     )
-    country = django_filters.MultipleChoiceFilter(
-        label=_("Destination"), choices=country_choices, method="filter_by_events"
+    country = EventChoiceCriterion(
+        label=_("Destination"), field_name="destination_country", choices=country_choices
     )
-    year = django_filters.NumberFilter(
-        label=_("Year"),
-        method="filter_by_events",
-        min_value=FIRST_YEAR,
-        max_value=LAST_YEAR,
+    year = EventYearCriterion(label=_("Year"), min_value=FIRST_YEAR, max_value=LAST_YEAR)
+    date_from = EventPeriodCriterion(
+        label=_("From"),
+        field_name="occurred_to__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_from = django_filters.DateFilter(
-        label=_("From"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = django_filters.DateFilter(
-        label=_("To"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
+    date_to = EventPeriodCriterion(
+        label=_("To"),
+        field_name="occurred_from__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     updated_since = UtcDateTimeFilter(
         label=_("Changed since"),
@@ -118,10 +153,6 @@ class RegistryFilterSet(django_filters.FilterSet):
     def filter_updated_since(self, queryset, name, value):
         return queryset.changed_since(value)
 
-    def filter_by_events(self, queryset, name, value):
-        # All event criteria are applied together in filter_queryset: they describe one event.
-        return queryset
-
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         event_condition = self.event_condition()
@@ -134,28 +165,16 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     def event_condition(self) -> Q | None:
         """Return the event criteria as one condition, or None when none was given."""
-        data = self.form.cleaned_data
-        conditions = []
-        if data.get("event_type"):
-            conditions.append(Q(event_type__in=data["event_type"]))
-        if data.get("reason"):
-            conditions.append(Q(reasons__code__in=data["reason"]))
-        if data.get("country"):
-            conditions.append(Q(destination_country__in=data["country"]))
-        start, end = data.get("date_from"), data.get("date_to")
-        if data.get("year") is not None:
-            year = int(data["year"])
-            start = max(start or dt.date(year, 1, 1), dt.date(year, 1, 1))
-            end = min(end or dt.date(year, 12, 31), dt.date(year, 12, 31))
-        # A date known only to the month or year matches a range it overlaps.
-        if start:
-            conditions.append(Q(occurred_to__gte=start))
-        if end:
-            conditions.append(Q(occurred_from__lte=end))
-        if not conditions:
+        parts = [
+            criterion.condition(self.form.cleaned_data.get(name))
+            for name, criterion in self.filters.items()
+            if isinstance(criterion, EventCriterion)
+        ]
+        parts = [part for part in parts if part is not None]
+        if not parts:
             return None
         condition = Q()
-        for part in conditions:
+        for part in parts:
             condition &= part
         return condition
 
