@@ -211,13 +211,13 @@ class Event(Reviewable):
         _("public note (English)"),
         blank=True,
         help_text=_(
-            "For readers: disagreements between sources, how a date was worked out. Public."
+            "For readers: disagreements between sources, how a date was worked out."
         ),
     )
     public_note_zh = models.TextField(
         _("public note (Chinese)"),
         blank=True,
-        help_text=_("The public note in Traditional Chinese. Public."),
+        help_text=_("The public note in Traditional Chinese."),
     )
     confidence = models.CharField(
         _("confidence"),

@@ -218,7 +218,10 @@ class Organisation(Reviewable):
         default=Status.UNKNOWN,
         editable=False,
         db_index=True,
-        help_text=_("Derived from the latest closure step among all of its events."),
+        help_text=_(
+            "Derived from all of its events: the latest closure step of high or medium "
+            "confidence, else as described for the public status."
+        ),
     )
     current_status_unconfirmed = models.BooleanField(
         _("current status unconfirmed"),
@@ -234,8 +237,11 @@ class Organisation(Reviewable):
         editable=False,
         db_index=True,
         help_text=_(
-            "Derived from the latest closure step among its public events only, so an "
-            "embargoed event never shows through the status."
+            "Derived from its public events only (an embargoed event never shows through): "
+            "the latest closure step of high or medium confidence; without one, the latest "
+            "dissolution begun or notice of removal; when only low-confidence steps exist, "
+            "the latest of them, and the status is flagged unconfirmed. Pressure events "
+            "alone leave it active."
         ),
     )
     public_status_unconfirmed = models.BooleanField(
