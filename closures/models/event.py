@@ -210,9 +210,7 @@ class Event(Reviewable):
     public_note = models.TextField(
         _("public note (English)"),
         blank=True,
-        help_text=_(
-            "For readers: disagreements between sources, how a date was worked out."
-        ),
+        help_text=_("For readers: disagreements between sources, how a date was worked out."),
     )
     public_note_zh = models.TextField(
         _("public note (Chinese)"),
