@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from .models import (
     Event,
@@ -89,6 +90,7 @@ class EventPeriodCriterion(EventCriterion, django_filters.DateFilter):
         return Q(**{self.field_name: value}) if value else None
 
 
+@extend_schema_field({"type": "integer", "description": "An event in this year."})
 class EventYearCriterion(EventCriterion, django_filters.NumberFilter):
     def condition(self, value):
         if value is None:
@@ -102,7 +104,13 @@ class RegistryFilterSet(django_filters.FilterSet):
         label=_("Search"),
         method="filter_search",
         max_length=MAX_QUERY_LENGTH,
-        help_text=_("Names in English or Chinese, aliases, acronyms and stated reasons."),
+        help_text=_("Names in English or Chinese, aliases, acronyms, IDs and stated reasons."),
+    )
+    search = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        max_length=MAX_QUERY_LENGTH,
+        help_text=_("The same as `q`."),
     )
     org_type = django_filters.MultipleChoiceFilter(
         label=_("Type of organisation"), choices=OrganisationType.choices
@@ -116,18 +124,33 @@ class RegistryFilterSet(django_filters.FilterSet):
     reason = EventChoiceCriterion(
         label=_("Reason"), field_name="reasons__code", choices=ReasonCategory.choices
     )
-    country = EventChoiceCriterion(
-        label=_("Destination"), field_name="destination_country", choices=country_choices
+    # Its choices come from the data, so the API schema states only their type.
+    country = extend_schema_field(
+        {"type": "string", "description": "ISO 3166-1 alpha-2 code of a relocation's destination."}
+    )(
+        EventChoiceCriterion(
+            label=_("Destination"),
+            field_name="destination_country",
+            choices=country_choices,
+            help_text=_("ISO 3166-1 alpha-2 code of the country a relocation went to."),
+        )
     )
-    year = EventYearCriterion(label=_("Year"), min_value=FIRST_YEAR, max_value=LAST_YEAR)
+    year = EventYearCriterion(
+        label=_("Year"),
+        min_value=FIRST_YEAR,
+        max_value=LAST_YEAR,
+        help_text=_("An event in this year."),
+    )
     date_from = EventPeriodCriterion(
         label=_("From"),
         field_name="occurred_to__gte",
+        help_text=_("An event on or after this date."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = EventPeriodCriterion(
         label=_("To"),
         field_name="occurred_from__lte",
+        help_text=_("An event on or before this date."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     updated_since = UtcDateTimeFilter(

@@ -62,6 +62,7 @@ def test_unconfirmed_status_is_marked_on_the_page_and_flagged_in_the_api(
     assert "(unconfirmed)" in page(client, organisation)
     body = client.get(f"/api/v1/organisations/{organisation.slug}/").json()
     assert body["status_unconfirmed"] is True
+    assert "(unconfirmed)" in client.get("/en/feed/").content.decode()
 
 
 def test_related_records_link_both_ways_and_the_api_names_the_parent(
