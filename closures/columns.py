@@ -206,9 +206,12 @@ ORGANISATION = [
     Column(
         "updated_at",
         Organisation,
-        "updated_at",
+        "public_changed_at",
         "timestamp",
-        description=_("When the record last changed (UTC)."),
+        description=_(
+            "When what the public sees of the record (its fields, events, citations or "
+            "sources) last changed (UTC)."
+        ),
     ),
 ]
 
@@ -311,9 +314,9 @@ EVENT = [
     Column(
         "updated_at",
         Event,
-        "updated_at",
+        "organisation__public_changed_at",
         "timestamp",
-        description=_("When the event last changed (UTC)."),
+        description=_("When what the public sees of the event's organisation last changed (UTC)."),
         api_name="updated_at",
     ),
 ]

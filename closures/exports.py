@@ -138,7 +138,8 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
         f"FROM (SELECT DISTINCT s.uid {distinct_sources}) s)",
         "source_urls": f"(SELECT string_agg(s.url, '{separator}' ORDER BY s.uid COLLATE \"C\") "
         f"FROM (SELECT DISTINCT s.uid, s.url {distinct_sources}) s)",
-        "updated_at": "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        "updated_at": "to_char(o.public_changed_at AT TIME ZONE 'UTC', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\')',
     }
     if list(expressions) != EVENT_COLUMNS:
         raise ImproperlyConfigured("event_export_sql must give the columns of columns.EVENT.")

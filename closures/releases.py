@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from . import columns, exports
@@ -91,11 +90,8 @@ def take_snapshot() -> Snapshot:
         f"data/{name}.csv": b"".join(exports.csv_lines(rows[name], columns.names(table)))
         for name, table in columns.TABLES.items()
     }
-    fingerprints = {}
-    for slug, updated, event_updated in organisations.annotate(
-        latest_event_change=Max("events__updated_at")
-    ).values_list("slug", "updated_at", "latest_event_change"):
-        fingerprints[slug] = max(filter(None, [updated, event_updated])).isoformat()
+    # What the public sees of each record, so a hidden edit never counts as a change.
+    fingerprints = dict(organisations.values_list("slug", "public_fingerprint"))
     counts = {
         "organisations": organisations.count(),
         "events": events.count(),
@@ -113,7 +109,8 @@ def changes_since(previous: Release | None, fingerprints: dict) -> dict[str, lis
         "changed": sorted(
             slug for slug in set(fingerprints) & set(before) if fingerprints[slug] != before[slug]
         ),
-        "withdrawn": sorted(set(before) - set(fingerprints)),
+        # Embargoed, withdrawn or hidden through its events: a release says no more.
+        "no longer public": sorted(set(before) - set(fingerprints)),
     }
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -68,6 +69,11 @@ class EventSerializer(RegistrySerializer):
     )
     reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
+    updated_at = UtcDateTimeField(
+        source="organisation.public_changed_at",
+        read_only=True,
+        help_text="When what the public sees of the event's organisation last changed.",
+    )
 
     class Meta:
         model = Event
@@ -112,6 +118,12 @@ class OrganisationSerializer(RegistrySerializer):
     aliases = AliasSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    updated_at = UtcDateTimeField(
+        source="public_changed_at",
+        read_only=True,
+        help_text="When what the public sees of the record (its fields, events, citations or "
+        "sources) last changed; the time `updated_since` compares.",
+    )
 
     class Meta:
         model = Organisation
@@ -163,12 +175,13 @@ class SourceSerializer(RegistrySerializer):
 
 
 class WithdrawnSerializer(RegistrySerializer):
-    """A tombstone: the ID a synced copy must drop, and the public reason when there is one."""
+    """A tombstone: the ID a synced copy must drop, the day it stopped being public, and the
+    reason only for a withdrawal whose reason a reviewer marked public."""
 
     id = serializers.CharField(source="slug", read_only=True)
     withdrawn = serializers.SerializerMethodField()
     reason = serializers.SerializerMethodField()
-    since = UtcDateTimeField(source="updated_at", read_only=True)
+    since = serializers.SerializerMethodField()
 
     class Meta:
         model = Organisation
@@ -179,6 +192,11 @@ class WithdrawnSerializer(RegistrySerializer):
 
     def get_reason(self, organisation) -> str:
         return organisation.withdrawn_reason if organisation.withdrawn_publicly_flag else ""
+
+    def get_since(self, organisation) -> dt.date | None:
+        """The day (Hong Kong time) the record left public view; never a finer time."""
+        changed = organisation.public_changed_at
+        return timezone.localdate(changed) if changed else None
 
 
 class ChoiceSerializer(serializers.Serializer):

@@ -15,6 +15,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from closures.tracker_import import import_trackers
+from tests.test_tracker_import import entry_row, write_trackers
+
 PASSWORD = "lantern-harbour-7-ferry"
 ADMIN_INDEX = "/admin/"
 ENROL = "/admin/otp/enrol/"
@@ -245,9 +248,11 @@ REGISTERED_MODELS = sorted(model._meta.label for model in admin.site._registry)
 
 
 @pytest.fixture
-def any_object_of(make_public_organisation, staff_member):
+def any_object_of(make_public_organisation, staff_member, tmp_path):
     """An existing row of every registered model, so the shortcut has something to find."""
     make_public_organisation()
+    trackers = write_trackers(tmp_path / "trackers", {"list-a": [entry_row("list-a", 1, "A")]})
+    import_trackers(directory=trackers)
     StaticDevice.objects.create(user=staff_member, name="recovery codes")
     TOTPDevice.objects.create(user=staff_member, name="authenticator")
     sign_in(Client(), "curator", password="wrong-password")  # a lockout record

@@ -85,9 +85,9 @@ def test_return_to_draft_needs_a_reason_and_brings_events_back(draft, curator, r
     assert set(organisation.events.values_list("review_state", flat=True)) == {"draft"}
 
 
-def test_withdrawal_needs_a_public_reason_and_hides_the_record(make_public_organisation, reviewer):
+def test_withdrawal_needs_a_reason_and_hides_the_record(make_public_organisation, reviewer):
     organisation = make_public_organisation()
-    with pytest.raises(WorkflowRefused, match="public reason"):
+    with pytest.raises(WorkflowRefused, match="reason for the withdrawal"):
         services.withdraw(record=organisation, user=reviewer, reason="")
     services.withdraw(record=organisation, user=reviewer, reason="Merged into another record.")
     organisation.refresh_from_db()
@@ -145,26 +145,57 @@ def test_withdrawn_record_answers_410_with_the_public_reason(
     client, make_public_organisation, reviewer
 ):
     organisation = make_public_organisation(name_en="Gone Union")
-    organisation.first_published_at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    organisation.save()
-    services.withdraw(record=organisation, user=reviewer, reason="Found to be a duplicate.")
+    services.withdraw(
+        record=organisation, user=reviewer, reason="Found to be a duplicate.", reason_public=True
+    )
     response = client.get(organisation.get_absolute_url())
     assert response.status_code == 410
     assert "Found to be a duplicate." in response.content.decode()
     assert "Gone Union" in response.content.decode()
 
 
-def test_withdrawn_record_that_is_also_embargoed_is_a_plain_404(
+def test_once_public_record_withdrawn_then_embargoed_says_only_no_longer_public(
     client, make_public_organisation, reviewer
 ):
     organisation = make_public_organisation(name_en="Hidden Union")
-    organisation.first_published_at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    organisation.save()
-    services.withdraw(record=organisation, user=reviewer, reason="Unsafe")
+    services.withdraw(record=organisation, user=reviewer, reason="Unsafe", reason_public=True)
     services.set_embargo(record=organisation, user=reviewer, reason="Safety")
     response = client.get(organisation.get_absolute_url())
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "no longer public" in page
+    assert "Hidden Union" not in page and "Unsafe" not in page and "Safety" not in page
+
+
+def test_embargoed_and_quietly_withdrawn_records_answer_alike(
+    client, make_public_organisation, reviewer
+):
+    """A safety embargo must not be told apart from a withdrawal without a public reason."""
+    embargoed = make_public_organisation(slug="embargoed-one", name_en="First Union")
+    withdrawn = make_public_organisation(slug="withdrawn-one", name_en="Second Union")
+    services.set_embargo(record=embargoed, user=reviewer, reason="Staff at risk")
+    services.withdraw(record=withdrawn, user=reviewer, reason="Duplicate of another record")
+    first = client.get(embargoed.get_absolute_url())
+    second = client.get(withdrawn.get_absolute_url())
+    assert first.status_code == second.status_code == 410
+    # The page's links repeat the address the visitor asked for, nothing else differs.
+    assert first.content.replace(b"embargoed-one", b"SLUG") == second.content.replace(
+        b"withdrawn-one", b"SLUG"
+    )
+
+
+def test_never_public_withdrawn_record_is_a_plain_404(client, draft, curator, reviewer):
+    """Published while every event was embargoed, then withdrawn: the public never saw it."""
+    services.set_embargo(record=draft.events.get(), user=reviewer, reason="Source at risk")
+    submitted(draft, curator)
+    services.publish(record=draft, user=reviewer)
+    services.withdraw(record=draft, user=reviewer, reason="Wrong record", reason_public=True)
+    draft.refresh_from_db()
+    assert draft.first_published_at is None and draft.public_changed_at is None
+    response = client.get(draft.get_absolute_url())
     assert response.status_code == 404
-    assert "Hidden Union" not in response.content.decode()
+    assert "Wrong record" not in response.content.decode()
+    assert client.get("/api/v1/withdrawn/").json()["results"] == []
 
 
 def test_draft_record_url_is_404(client, draft):
@@ -195,12 +226,27 @@ def test_admin_action_asks_for_a_reason_before_withdrawing(
     staff_login(client, reviewer)
     page = post_action(client, "withdraw", [organisation])
     assert page.status_code == 200
-    assert "public reason for the withdrawal" in page.content.decode()
+    assert "reason for the withdrawal" in page.content.decode()
+    assert "the reason may be shown publicly" in page.content.decode()
     organisation.refresh_from_db()
     assert organisation.review_state == ReviewState.PUBLISHED
     post_action(client, "withdraw", [organisation], apply="1", reason="Duplicate record")
     organisation.refresh_from_db()
     assert organisation.review_state == ReviewState.WITHDRAWN
+    assert not organisation.withdrawn_reason_public
+
+
+def test_admin_withdraw_action_marks_the_reason_public_when_ticked(
+    client, make_public_organisation, reviewer, staff_login
+):
+    organisation = make_public_organisation()
+    staff_login(client, reviewer)
+    post_action(
+        client, "withdraw", [organisation], apply="1", reason="Duplicate", reason_public="on"
+    )
+    organisation.refresh_from_db()
+    assert organisation.withdrawn_reason_public
+    assert "Duplicate" in client.get(organisation.get_absolute_url()).content.decode()
 
 
 def test_admin_publish_action_reports_the_four_eyes_refusal(client, draft, reviewer, staff_login):

@@ -28,10 +28,21 @@ class ReasonForm(OptionalReasonForm):
 
 class WithdrawForm(ReasonForm):
     reason = forms.CharField(
-        label=_("public reason for the withdrawal"),
+        label=_("reason for the withdrawal"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Shown to visitors at the record's address."),
+        help_text=_("Kept for curators; shown to visitors only if marked public below."),
     )
+    reason_public = forms.BooleanField(
+        label=_("the reason may be shown publicly"),
+        required=False,
+        help_text=_(
+            "Shown at the record's address and in its tombstone. Otherwise they say only that "
+            "the record is no longer public, which is what any record hidden for safety says."
+        ),
+    )
+
+    def service_kwargs(self) -> dict:
+        return {**super().service_kwargs(), "reason_public": self.cleaned_data["reason_public"]}
 
 
 class EmbargoForm(ReasonForm):

@@ -27,6 +27,7 @@ REVIEWER_ONLY_FIELDS = (
     "embargo_reason",
     "embargo_review_on",
     "withdrawn_reason",
+    "withdrawn_reason_public",
 )
 
 
@@ -128,6 +129,7 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
         "public_status_unconfirmed",
         "missing_translations",
         "first_published_at",
+        "public_changed_at",
         "submitted_by",
         *REVIEWER_ONLY_FIELDS,
     ]
@@ -164,7 +166,14 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
         (_("Notes"), {"fields": ["curator_note"]}),
         (
             _("Visibility"),
-            {"fields": [*REVIEWER_ONLY_FIELDS, "first_published_at", "submitted_by"]},
+            {
+                "fields": [
+                    *REVIEWER_ONLY_FIELDS,
+                    "first_published_at",
+                    "public_changed_at",
+                    "submitted_by",
+                ]
+            },
         ),
         REASON_FIELDSET,
     ]

@@ -62,21 +62,26 @@ class OrganisationQuerySet(models.QuerySet):
         )
 
     def no_longer_public(self):
-        """Records the public once saw and no longer does: what a synced copy must drop."""
+        """Records the public once saw and no longer does: what a synced copy must drop.
+
+        A record that was never public is not among them, whatever happened to it: it must be
+        indistinguishable from one that does not exist.
+        """
         return self.filter(first_published_at__isnull=False).exclude(pk__in=self.public())
 
-    def withdrawn_publicly(self):
-        """Withdrawn records whose withdrawal may be announced: once public, not embargoed."""
-        return self.filter(
-            review_state=ReviewState.WITHDRAWN, embargoed=False, first_published_at__isnull=False
+    def withdrawn_with_public_reason(self):
+        """Once-public withdrawals whose reason a reviewer marked public (and not embargoed)."""
+        return self.no_longer_public().filter(
+            review_state=ReviewState.WITHDRAWN, embargoed=False, withdrawn_reason_public=True
         )
 
     def changed_since(self, moment):
-        """Records changed at or after `moment`, themselves or through one of their events."""
-        from .event import Event
+        """Records whose public view changed at or after `moment`.
 
-        changed_event = Event.objects.filter(organisation=OuterRef("pk"), updated_at__gte=moment)
-        return self.filter(Q(updated_at__gte=moment) | Exists(changed_event))
+        Read from `public_changed_at` alone, which only public data moves, so an edit of
+        something hidden (a curator note, an embargoed event) never shows through.
+        """
+        return self.filter(public_changed_at__gte=moment)
 
     def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
         """Return organisations whose name, acronym or alias matches or nearly matches."""
@@ -278,12 +283,42 @@ class Organisation(Reviewable):
         verbose_name=_("search words"),
     )
     first_published_at = models.DateTimeField(
-        _("first published"), null=True, blank=True, editable=False
+        _("first published"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the record first became visible to the public."),
+    )
+    public_changed_at = models.DateTimeField(
+        _("public view last changed"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "When what the public sees of the record last changed: it became visible or "
+            "hidden, or its public fields, events, citations or sources changed."
+        ),
+    )
+    public_fingerprint = models.CharField(
+        _("fingerprint of the public view"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("SHA-256 of the record's public representation; empty when not public."),
     )
     withdrawn_reason = models.TextField(
         _("reason for withdrawal"),
         blank=True,
-        help_text=_("Shown publicly at the record's address once it is withdrawn."),
+        help_text=_("Shown at the record's address and in its tombstone only when marked public."),
+    )
+    withdrawn_reason_public = models.BooleanField(
+        _("withdrawal reason is public"),
+        default=False,
+        help_text=_(
+            "A reviewer marked the reason for withdrawal as fit to publish; otherwise the "
+            "record's address and tombstone say only that it is no longer public."
+        ),
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,7 +6,7 @@ module; this package re-exports what callers use, so `from closures.services imp
 does not depend on where a function lives.
 """
 
-from .derived import refresh_organisation
+from .derived import refresh_organisation, refresh_organisations_citing
 from .import_parser import unknown_columns
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
@@ -39,6 +39,7 @@ __all__ = [
     "publish",
     "read_spreadsheet",
     "refresh_organisation",
+    "refresh_organisations_citing",
     "return_to_draft",
     "revert_to_version",
     "set_embargo",

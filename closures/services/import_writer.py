@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from ..models import (
     Alias,
@@ -19,6 +18,7 @@ from ..models import (
     Source,
     source_uid_for,
 )
+from .derived import refresh_organisation
 from .import_parser import (
     ALIASES_COLUMN,
     EVENT_COLUMNS,
@@ -171,9 +171,9 @@ class RegistryWriter:
             any_event_changed |= self.write_event(organisation, row)
         if created and self.review_state != ReviewState.DRAFT:
             self.set_state_of_new_organisation(organisation, primary)
-        if created or any_event_changed or aliases_changed:
-            organisation.refresh_derived_fields()
-            organisation.save_without_historical_record()
+        if organisation.pk is not None:
+            # Aliases, events and citations may have changed what the public sees.
+            refresh_organisation(organisation_id=organisation.pk)
         status = (
             "created"
             if created
@@ -186,9 +186,7 @@ class RegistryWriter:
 
     def set_state_of_new_organisation(self, organisation: Organisation, primary: ParsedRow):
         organisation.review_state = self.review_state
-        if self.review_state == ReviewState.PUBLISHED:
-            organisation.first_published_at = timezone.now()
-        elif self.review_state == ReviewState.IN_REVIEW:
+        if self.review_state == ReviewState.IN_REVIEW:
             organisation.submitted_by = self.user
         if self.validate(organisation, primary.number, {}):
             organisation._change_reason = self.reason

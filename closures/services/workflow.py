@@ -4,10 +4,9 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from ..models import Organisation, Reviewable, ReviewState
-from .derived import refresh_organisation
+from .derived import PUBLIC_VIEW_FIELDS, refresh_organisation
 
 
 class WorkflowRefused(Exception):
@@ -91,7 +90,6 @@ def publish(*, record: Reviewable, user, reason: str = "") -> Reviewable:
             for event in _events_to_carry(record, ReviewState.IN_REVIEW):
                 event.review_state = ReviewState.PUBLISHED
                 _save_step(event, user=user, reason=reason or "Published")
-            record.first_published_at = record.first_published_at or timezone.now()
         record.review_state = ReviewState.PUBLISHED
         try:
             _save_step(record, user=user, reason=reason or "Published")
@@ -123,10 +121,14 @@ def return_to_draft(*, record: Reviewable, user, reason: str) -> Reviewable:
     return record
 
 
-def withdraw(*, record: Reviewable, user, reason: str) -> Reviewable:
-    """Take a published record down; its address then shows the public `reason`."""
+def withdraw(*, record: Reviewable, user, reason: str, reason_public: bool = False) -> Reviewable:
+    """Take a published record down.
+
+    Its address and tombstone give the `reason` only when the reviewer marks it public
+    (`reason_public`); otherwise they say no more than that the record is no longer public.
+    """
     _require(is_reviewer(user), "Only reviewers can withdraw.")
-    _require(bool(reason.strip()), "Give the public reason for the withdrawal.")
+    _require(bool(reason.strip()), "Give the reason for the withdrawal.")
     with transaction.atomic():
         record = _locked(record)
         _require_state(record, ReviewState.PUBLISHED)
@@ -134,6 +136,7 @@ def withdraw(*, record: Reviewable, user, reason: str) -> Reviewable:
         record.review_state = ReviewState.WITHDRAWN
         if isinstance(record, Organisation):
             record.withdrawn_reason = reason
+            record.withdrawn_reason_public = reason_public
         _save_step(record, user=user, reason=f"Withdrawn: {reason}")
         _refresh_after_step(record)
     return record
@@ -169,8 +172,12 @@ def lift_embargo(*, record: Reviewable, user, reason: str = "") -> Reviewable:
 
 
 def _refresh_after_step(record: Reviewable) -> None:
+    """Refresh the organisation; a caller holding it sees its new derived and public fields."""
     organisation_id = record.pk if isinstance(record, Organisation) else record.organisation_id
-    refresh_organisation(organisation_id=organisation_id)
+    refreshed = refresh_organisation(organisation_id=organisation_id)
+    if isinstance(record, Organisation):
+        for name in (*Organisation.DERIVED_FIELDS, *PUBLIC_VIEW_FIELDS):
+            setattr(record, name, getattr(refreshed, name))
 
 
 # Review state and embargo change only through the steps above, never by a revert.
@@ -181,8 +188,11 @@ WORKFLOW_FIELDS = frozenset(
         "embargo_reason",
         "embargo_review_on",
         "withdrawn_reason",
+        "withdrawn_reason_public",
         "submitted_by",
         "first_published_at",
+        "public_changed_at",
+        "public_fingerprint",
     }
 )
 

@@ -223,6 +223,7 @@ class Command(BaseCommand):
             org_type=kind,
             review_state=ReviewState.PUBLISHED,
             first_published_at=now,
+            public_changed_at=now,
         )
         events = []
         for index in range(rng.choice([1, 1, 2, 2, 3])):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("closures", "0007_trackers"),
+        ("closures", "0008_public_change_time"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
