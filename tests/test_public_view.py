@@ -116,7 +116,7 @@ def test_the_data_migration_gives_existing_records_the_fingerprint_refresh_compu
     Organisation.objects.update(public_fingerprint="", public_changed_at=None)
     # As the old publish() left a record embargoed before it was ever public.
     Organisation.objects.filter(pk=scenario.hidden.pk).update(first_published_at=changed_at)
-    migration = import_module("closures.migrations.0008_public_change_time")
+    migration = import_module("closures.migrations.0010_public_change_time")
     migration.fill_public_view(apps, SimpleNamespace(connection=connection))
     filled = current(scenario.ctu)
     assert filled.public_fingerprint == public_fingerprint(scenario.ctu.pk)

@@ -126,10 +126,10 @@ def test_api_fields_are_the_models_public_fields():
 
 
 def test_admin_says_beside_each_field_whether_the_public_sees_it(
-    client, admin_user, make_organisation
+    client, admin_user, make_organisation, staff_login
 ):
     organisation = make_organisation()
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     form = (
         client.get(f"/admin/closures/organisation/{organisation.pk}/change/")
         .context["adminform"]
@@ -140,7 +140,7 @@ def test_admin_says_beside_each_field_whether_the_public_sees_it(
 
 
 def test_admin_lists_and_filters_records_lacking_a_translation(
-    client, admin_user, make_organisation, make_event
+    client, admin_user, make_organisation, make_event, staff_login
 ):
     complete = make_organisation(name_en="Both", name_zh="兩者")
     lacking = make_organisation(name_en="Both Too", name_zh="也有")
@@ -150,7 +150,7 @@ def test_admin_lists_and_filters_records_lacking_a_translation(
         f"{lacking.events.get().uid}: stated reason (English)"
     ]
     assert complete.missing_translations() == []
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     response = client.get("/admin/closures/organisation/", {"translation": "missing"})
     assert [o.pk for o in response.context["cl"].result_list] == [lacking.pk]
     response = client.get(f"/admin/closures/organisation/{lacking.pk}/change/")

@@ -46,7 +46,7 @@ def fill_public_view(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0007_trackers'),
+        ('closures', '0009_notes_become_curator_notes'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("closures", "0008_public_change_time"),
+        ("closures", "0007_trackers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

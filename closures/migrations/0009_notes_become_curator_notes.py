@@ -17,7 +17,7 @@ def notes_become_curator_notes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("closures", "0009_notes_statuses_parents")]
+    dependencies = [("closures", "0008_notes_statuses_parents")]
 
     operations = [
         migrations.RunPython(notes_become_curator_notes, migrations.RunPython.noop),
