@@ -170,12 +170,17 @@ class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
                     "reasons", Prefetch("citations", Citation.objects.select_related("source"))
                 )
             )
-            return Organisation.objects.public().prefetch_related(
-                "aliases", Prefetch("events", queryset=events, to_attr="public_events")
+            return (
+                Organisation.objects.public()
+                .with_public_parent()
+                .prefetch_related(
+                    "aliases", Prefetch("events", queryset=events, to_attr="public_events")
+                )
             )
         # A cursor needs a value on every row; undated records sort first.
         return (
             Organisation.objects.public()
+            .with_public_parent()
             .prefetch_related("aliases")
             .annotate(latest_key=Coalesce("public_latest_event_on", Value(dt.date(1, 1, 1))))
         )

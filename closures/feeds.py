@@ -31,7 +31,8 @@ class LatestRecordsFeed(Feed):
         return _("%(names)s: %(type)s, %(status)s.") % {
             "names": names,
             "type": item.get_org_type_display(),
-            "status": item.get_public_status_display(),
+            "status": item.get_public_status_display()
+            + (" " + _("(unconfirmed)") if item.public_status_unconfirmed else ""),
         }
 
     def item_pubdate(self, item):

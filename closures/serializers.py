@@ -1,5 +1,5 @@
-"""What the API shows of each record. Every field is listed: a curator-only field (notes,
-embargo, review state) can never appear by accident."""
+"""What the API shows of each record. Every field is listed: a curator-only field (curator
+notes, embargo, review state) can never appear by accident."""
 
 import datetime as dt
 
@@ -92,6 +92,8 @@ class EventSerializer(RegistrySerializer):
             "stated_reason_en",
             "stated_reason_zh",
             "reasons",
+            "public_note",
+            "public_note_zh",
             "confidence",
             "citations",
             "updated_at",
@@ -101,6 +103,17 @@ class EventSerializer(RegistrySerializer):
 class OrganisationSerializer(RegistrySerializer):
     id = serializers.CharField(source="slug", read_only=True)
     status = serializers.CharField(source="public_status", read_only=True)
+    status_unconfirmed = serializers.BooleanField(
+        source="public_status_unconfirmed",
+        read_only=True,
+        help_text="True when only low-confidence reports give the status.",
+    )
+    parent_organisation = serializers.CharField(
+        source="public_parent_slug",
+        read_only=True,
+        allow_null=True,
+        help_text="ID of the public organisation this one belonged to, if any.",
+    )
     latest_event_on = serializers.DateField(source="public_latest_event_on", read_only=True)
     aliases = AliasSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
@@ -124,6 +137,8 @@ class OrganisationSerializer(RegistrySerializer):
             "aliases",
             "org_type",
             "status",
+            "status_unconfirmed",
+            "parent_organisation",
             "founded_year",
             "description_en",
             "description_zh",

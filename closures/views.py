@@ -180,6 +180,8 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
         updated = timezone.localtime(organisation.public_changed_at)
         url = self.request.build_absolute_uri(organisation.get_absolute_url())
         return super().get_context_data(
+            parent=organisation.public_parent(),
+            sub_organisations=list(organisation.public_sub_organisations()),
             last_updated=updated,
             stable_url=url,
             citation_text=self.citation_text(organisation, url, updated),
@@ -273,6 +275,7 @@ class OverviewView(TemplateView):
         return super().get_context_data(
             recorded=sum(row["recorded"] for row in by_type),
             closed_or_left=sum(row["closed_or_left"] for row in by_type),
+            sub_bodies=organisations.sub_bodies().count(),
             by_type=by_type,
             quarters=quarters,
             quarter_chart=charts.quarter_columns(quarters),

@@ -70,8 +70,7 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_robots_out_of_the_admin(clie
 
 def test_feed_and_sitemap_dates_ignore_edits_the_public_cannot_see(client, scenario):
     before = {url: client.get(url).content for url in ("/en/feed/", "/sitemap.xml")}
-    scenario.media.notes = "Curator note"
-    scenario.media.notes_sensitive = True
+    scenario.media.curator_note = "Curator note"
     scenario.media.save()
     secret = scenario.media.events.get(uid="apple-daily-secret-move")
     secret.destination_city = "London"

@@ -18,7 +18,7 @@ def change_data(organisation, **overrides):
         "description_zh": "",
         "website": "",
         "wikidata_id": "",
-        "notes": "",
+        "curator_note": "",
         "change_reason": "",
         "aliases-TOTAL_FORMS": "0",
         "aliases-INITIAL_FORMS": "0",
@@ -129,7 +129,7 @@ def test_public_change_log_lists_publication_and_later_edits_without_names(
         assert private not in text
 
 
-def test_public_change_log_leaves_out_drafts_embargoes_and_sensitive_notes(
+def test_public_change_log_leaves_out_drafts_embargoes_and_curator_notes(
     published_by_review, make_event, reviewer
 ):
     organisation = published_by_review
@@ -139,8 +139,7 @@ def test_public_change_log_leaves_out_drafts_embargoes_and_sensitive_notes(
     draft_event = make_event(organisation, review_state=ReviewState.DRAFT)
     draft_event.stated_reason_en = "Changed in draft"
     draft_event.save()
-    organisation.notes = "Names a member"
-    organisation.notes_sensitive = True
+    organisation.curator_note = "Names a member"
     organisation.save()
     services.set_embargo(record=organisation, user=reviewer, reason="Safety")
     organisation.refresh_from_db()

@@ -1,7 +1,7 @@
 """The embargo leak audit: every public channel, walked as an anonymous visitor.
 
 One registry holds an embargoed organisation, an unpublished draft, an embargoed event (with a
-source only it cites) on a published organisation, and sensitive notes; it is imported,
+source only it cites) on a published organisation, and curator notes; it is imported,
 embargoed and published through the services, once for the module. Each channel below is
 fetched and searched for every marker of those; counts are checked against the one record
 and the one event the public may see. A new public channel must be added to CHANNELS.
@@ -41,6 +41,8 @@ MARKERS = [
     "secret.example.org",
     "Secret Source Title",
     "Sensitive note naming a person",
+    "Curator canary: event note",
+    "館員備註金絲雀",
     "Members at risk of arrest",
     "Event embargo reason",
     "New Zealand",
@@ -91,7 +93,12 @@ LEAK_ROWS = [
         "withdrawn-unseen-disbanded",
         effective_date="2021-07-01",
     ),
-    spreadsheet_row(VISIBLE, "visible-org-disbanded", effective_date="2021-08-10"),
+    spreadsheet_row(
+        VISIBLE,
+        "visible-org-disbanded",
+        effective_date="2021-08-10",
+        curator_note="Curator canary: event note 館員備註金絲雀",
+    ),
     spreadsheet_row(
         VISIBLE,
         "embargoed-event-uid",
@@ -117,7 +124,7 @@ def build_leak_world() -> int:
     reviewer.groups.add(Group.objects.get(name="Reviewers"))
     import_drafts(LEAK_ROWS, curator=curator)
     visible = Organisation.objects.get(slug="visible-org")
-    visible.notes, visible.notes_sensitive = "Sensitive note naming a person", True
+    visible.curator_note = "Sensitive note naming a person"
     visible.save()
     services.set_embargo(
         record=Organisation.objects.get(slug="embargoed-secret"),
@@ -368,7 +375,7 @@ def test_an_edit_of_hidden_content_moves_no_public_timestamp(client, registry):
     hidden_event.destination_city = "Othercity"
     hidden_event.stated_reason_en = "Another hidden reason"
     hidden_event.save()
-    registry.notes = "Another sensitive note"
+    registry.curator_note = "Another sensitive note"
     registry.save()
     for organisation in Organisation.objects.all():
         organisation.save()  # what an admin save of any record does before its refresh

@@ -63,7 +63,7 @@ def test_a_public_event_edit_moves_the_time(scenario):
 
 def test_edits_the_public_cannot_see_leave_the_time_alone(scenario, make_event):
     before = current(scenario.media)
-    edit(current(scenario.media), notes="Names a member", notes_sensitive=True)
+    edit(current(scenario.media), curator_note="Names a member")
     edit(Event.objects.get(uid="apple-daily-secret-move"), destination_city="London")
     make_event(current(scenario.media), review_state=ReviewState.DRAFT, uid="draft-step")
     services.refresh_organisation(organisation_id=scenario.media.pk)

@@ -65,7 +65,9 @@ def test_package_validates_and_holds_only_public_records(scenario, tmp_path):
     assert sums["data/events.csv"] == hashlib.sha256(files["data/events.csv"]).hexdigest()
     schema = json.loads(files["datapackage.json"])["resources"][1]["schema"]
     assert schema["foreignKeys"][0]["reference"]["resource"] == "organisations"
-    assert "disbanded" in schema["fields"][7]["constraints"]["enum"]
+    event_type = next(field for field in schema["fields"] if field["name"] == "event_type")
+    assert "disbanded" in event_type["constraints"]["enum"]
+    assert "removal_notice" in event_type["constraints"]["enum"]
 
 
 def test_citation_cff_is_valid_cff_1_2(scenario):
@@ -98,8 +100,7 @@ def test_an_edit_of_something_hidden_is_no_change_for_a_release(scenario):
     secret = scenario.media.events.get(uid="apple-daily-secret-move")
     secret.stated_reason_en = "Another embargoed detail"
     secret.save()
-    scenario.media.notes = "Curator note"
-    scenario.media.notes_sensitive = True
+    scenario.media.curator_note = "Curator note"
     scenario.media.save()
     services.refresh_organisation(organisation_id=scenario.media.pk)
     assert releases.build_release(today=TODAY, only_if_changed=True) is None

@@ -223,8 +223,7 @@ def test_a_hidden_edit_leaves_the_record_page_unchanged(client, scenario):
     secret = Event.objects.get(uid="apple-daily-secret-move")
     secret.destination_city = "London"
     secret.save()
-    scenario.media.notes = "Names a member"
-    scenario.media.notes_sensitive = True
+    scenario.media.curator_note = "Names a member"
     scenario.media.save()
     services.refresh_organisation(organisation_id=scenario.media.pk)
     assert client.get("/en/organisations/apple-daily/").content == before

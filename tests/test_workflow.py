@@ -11,7 +11,7 @@ from closures.services import WorkflowRefused
 @pytest.fixture
 def draft(make_organisation, make_event):
     """A draft organisation with one cited draft event: ready to go through review."""
-    organisation = make_organisation(name_en="Draft Union", notes="Named a member.")
+    organisation = make_organisation(name_en="Draft Union", curator_note="Named a member.")
     make_event(organisation, review_state=ReviewState.DRAFT)
     return organisation
 
@@ -203,11 +203,8 @@ def test_draft_record_url_is_404(client, draft):
     assert client.get(draft.get_absolute_url()).status_code == 404
 
 
-def test_sensitive_notes_never_reach_the_public_page(client, make_public_organisation):
-    organisation = make_public_organisation(
-        notes="Secretary Chan was arrested", notes_sensitive=True
-    )
-    assert organisation.public_notes == ""
+def test_curator_notes_never_reach_the_public_page(client, make_public_organisation):
+    organisation = make_public_organisation(curator_note="Secretary Chan was arrested")
     page = client.get(organisation.get_absolute_url()).content.decode()
     assert "Secretary Chan" not in page
 

@@ -12,7 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from .. import services
 from ..models import Alias, Citation, Claim, Event, Organisation
 from .curation import WORKFLOW_ACTIONS, CurationAdmin, MoveEventForm, workflow_action
-from .forms import REASON_FIELDSET, URL_FORMFIELD_OVERRIDES, ChangeReasonForm
+from .forms import (
+    REASON_FIELDSET,
+    URL_FORMFIELD_OVERRIDES,
+    ChangeReasonForm,
+    PublicityLabels,
+    TranslationMissingFilter,
+)
 from .views import SpreadsheetImport
 
 REVIEWER_ONLY_FIELDS = (
@@ -38,7 +44,7 @@ EVENT_FIELDSETS = [
     ),
     (_("Destination"), {"fields": [("destination_country", "destination_city")]}),
     (_("Reason"), {"fields": ["stated_reason_en", "stated_reason_zh", "reasons"]}),
-    (_("Notes"), {"fields": ["notes", "notes_sensitive"]}),
+    (_("Notes"), {"fields": ["public_note", "public_note_zh", "curator_note"]}),
     (_("Visibility"), {"fields": [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]}),
 ]
 EVENT_FORMFIELD_OVERRIDES = {
@@ -68,7 +74,7 @@ class CitationInline(nested_admin.NestedTabularInline):
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
 
 
-class EventInline(nested_admin.NestedStackedInline):
+class EventInline(PublicityLabels, nested_admin.NestedStackedInline):
     model = Event
     extra = 0
     inlines = [CitationInline]
@@ -86,7 +92,7 @@ class AliasInline(nested_admin.NestedTabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
+class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
     form = ChangeReasonForm
     inlines = [AliasInline, EventInline]
     formfield_overrides = URL_FORMFIELD_OVERRIDES
@@ -103,7 +109,14 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
         "last_changed_by",
         "updated_at",
     ]
-    list_filter = ["org_type", "current_status", "review_state", "embargoed"]
+    list_filter = [
+        "org_type",
+        "current_status",
+        "review_state",
+        "embargoed",
+        TranslationMissingFilter,
+    ]
+    autocomplete_fields = ["parent_organisation"]
     list_select_related = ["submitted_by"]
     # One trigram-indexed column (names, acronym, ID, aliases) instead of a join on aliases,
     # and no full count on every load: the changelist stays quick at 100,000 records.
@@ -111,7 +124,10 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
     show_full_result_count = False
     readonly_fields = [
         "current_status",
+        "current_status_unconfirmed",
         "public_status",
+        "public_status_unconfirmed",
+        "missing_translations",
         "first_published_at",
         "public_changed_at",
         "submitted_by",
@@ -119,13 +135,35 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
     ]
     prepopulated_fields = {"slug": ["name_en"]}
     fieldsets = [
-        (None, {"fields": ["slug", "name_en", "name_zh", "acronym", "org_type", "founded_year"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "slug",
+                    "name_en",
+                    "name_zh",
+                    "acronym",
+                    "org_type",
+                    "founded_year",
+                    "parent_organisation",
+                ]
+            },
+        ),
         (
             _("Description"),
             {"fields": ["description_en", "description_zh", "website", "wikidata_id"]},
         ),
-        (_("Derived from events"), {"fields": ["current_status", "public_status"]}),
-        (_("Notes"), {"fields": ["notes", "notes_sensitive"]}),
+        (
+            _("Derived from events"),
+            {
+                "fields": [
+                    ("current_status", "current_status_unconfirmed"),
+                    ("public_status", "public_status_unconfirmed"),
+                ]
+            },
+        ),
+        (_("Translation"), {"fields": ["missing_translations"]}),
+        (_("Notes"), {"fields": ["curator_note"]}),
         (
             _("Visibility"),
             {
@@ -139,6 +177,10 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
         ),
         REASON_FIELDSET,
     ]
+
+    @admin.display(description=_("public texts in one language only"))
+    def missing_translations(self, obj):
+        return "; ".join(obj.missing_translations()) or _("none")
 
     def get_prepopulated_fields(self, request, obj=None):
         # A published record's slug is permanent, so it is not rewritten from the name.
@@ -181,7 +223,7 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
+class EventAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
     form = ChangeReasonForm
     inlines = [CitationInline]
     list_display = [

@@ -34,15 +34,12 @@ class Reviewable(models.Model):
         blank=True,
         help_text=_("When reviewers should reconsider the embargo."),
     )
-    notes = models.TextField(
-        _("notes"),
+    curator_note = models.TextField(
+        _("curator note"),
         blank=True,
-        help_text=_("Context: disagreements between sources, how a date was worked out."),
-    )
-    notes_sensitive = models.BooleanField(
-        _("notes are sensitive"),
-        default=False,
-        help_text=_("Sensitive notes (e.g. naming individuals) are never shown publicly."),
+        help_text=_(
+            "Never public: research trail, doubts, where a name came from, why a field changed."
+        ),
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -67,7 +64,3 @@ class Reviewable(models.Model):
         super().clean()
         if self.embargoed and not self.embargo_reason.strip():
             raise ValidationError({"embargo_reason": _("Give the reason for the embargo.")})
-
-    @property
-    def public_notes(self) -> str:
-        return "" if self.notes_sensitive else self.notes

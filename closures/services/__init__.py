@@ -8,6 +8,7 @@ does not depend on where a function lives.
 
 from .derived import refresh_organisation, refresh_organisations_citing
 from .import_merge import ImportConflict, MergeRules
+from .import_parser import unknown_columns
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
 from .revert import revert_to_version
@@ -48,5 +49,6 @@ __all__ = [
     "revert_to_version",
     "set_embargo",
     "submit_for_review",
+    "unknown_columns",
     "withdraw",
 ]

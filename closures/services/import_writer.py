@@ -20,8 +20,10 @@ from ..models import (
 from .derived import refresh_organisation
 from .import_merge import ImportConflict, Merger, MergeRules, Unit, save_baseline, units_from
 from .import_parser import (
+    ALIASES_COLUMN,
     EVENT_COLUMNS,
     ORGANISATION_COLUMNS,
+    PARENT_COLUMN,
     REASONS_COLUMN,
     SOURCE_COLUMNS,
     ParsedRow,
@@ -45,6 +47,8 @@ class ImportReport:
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     # Values changed by a person since the last import, kept rather than overwritten.
     conflicts: list[ImportConflict] = field(default_factory=list)
+    # Header names the import does not read: reported, never silently dropped.
+    unknown_columns: list[str] = field(default_factory=list)
 
     def count(self, kind: str, action: str) -> None:
         self.counts[kind][action] += 1
@@ -64,6 +68,12 @@ class ImportReport:
                 "overwritten (conflicts; --prefer-file or ticking them overwrites):"
             )
             lines.extend(f"  {conflict}" for conflict in self.conflicts)
+        if aliases := self.counts.get("aliases"):
+            lines.append(f"aliases: {aliases['created']} {verb} added")
+        if self.unknown_columns:
+            lines.append(
+                "columns not recognised, so not imported: " + ", ".join(self.unknown_columns)
+            )
         return "\n".join(lines)
 
     @property
@@ -163,12 +173,31 @@ class RegistryWriter:
             row=primary.number,
             created=created,
         )
+        parent_row = next((row for row in rows if row.parent_slug), None)
+        if parent_row is not None:
+            # Parents are written before their sub-bodies (see `parents_first`).
+            parent = Organisation.objects.filter(slug=parent_row.parent_slug).first()
+            if parent is None:
+                self.problems.append(
+                    ImportProblem(
+                        parent_row.number,
+                        PARENT_COLUMN,
+                        f"No organisation {parent_row.parent_slug!r} in the registry or in "
+                        "this file.",
+                    )
+                )
+                return
+            if organisation.parent_organisation_id != parent.pk:
+                organisation.parent_organisation = parent
+                changed = True
+            row_of_value["parent_organisation"] = parent_row.number
+        columns["parent_organisation"] = PARENT_COLUMN
         if not self.validate(
             organisation, primary.number, columns, exclude=["review_state"], rows=row_of_value
         ):
             return
         self.save(organisation, "organisations", changed, created, baseline)
-        self.write_aliases(organisation, rows, primary)
+        aliases_changed = self.write_aliases(organisation, rows, primary)
         any_event_changed = False
         for row in rows:
             any_event_changed |= self.write_event(organisation, row)
@@ -178,7 +207,11 @@ class RegistryWriter:
             # Aliases, events and citations may have changed what the public sees.
             refresh_organisation(organisation_id=organisation.pk)
         status = (
-            "created" if created else "updated" if changed or any_event_changed else "unchanged"
+            "created"
+            if created
+            else "updated"
+            if changed or any_event_changed or aliases_changed
+            else "unchanged"
         )
         for row in rows:
             self.report.rows.append(RowOutcome(row.number, row.event["uid"], slug, status))
@@ -191,9 +224,12 @@ class RegistryWriter:
             organisation._change_reason = self.reason
             organisation.save()
 
-    def write_aliases(self, organisation: Organisation, rows: list[ParsedRow], primary) -> None:
-        # The file's own names for the organisation never become aliases, even where a
-        # curator's renaming was kept over them.
+    def write_aliases(self, organisation: Organisation, rows: list[ParsedRow], primary) -> bool:
+        """Add the `aliases` column's names and other rows' names; an import removes none.
+
+        The file's own names for the organisation never become aliases, even where a
+        curator's renaming was kept over them.
+        """
         own_names = {
             organisation.name_en,
             organisation.name_zh,
@@ -202,23 +238,29 @@ class RegistryWriter:
         }
         wanted = {}
         for row in rows:
+            for name in row.aliases or []:
+                if name not in own_names:
+                    wanted.setdefault(name, (alias_language(name), AliasKind.ALIAS))
+        for row in rows:
             for name, language in (
                 (row.organisation["name_en"], Language.ENGLISH),
                 (row.organisation["name_zh"], Language.CHINESE_TRADITIONAL),
             ):
                 if name and name not in own_names:
-                    wanted.setdefault(name, language)
+                    wanted.setdefault(name, (language, AliasKind.OTHER_FORM))
         existing = set(organisation.aliases.values_list("name", flat=True))
-        for name, language in wanted.items():
-            if name not in existing:
-                alias = Alias(
-                    organisation=organisation,
-                    name=name,
-                    language=language,
-                    kind=AliasKind.OTHER_FORM,
-                )
-                alias._change_reason = self.reason
-                alias.save()
+        added = False
+        for name, (language, kind) in wanted.items():
+            if name in existing:
+                continue
+            alias = Alias(organisation=organisation, name=name, language=language, kind=kind)
+            if not self.validate(alias, rows[0].number, {"name": ALIASES_COLUMN}, ["organisation"]):
+                continue
+            alias._change_reason = self.reason
+            alias.save()
+            self.report.count("aliases", "created")
+            added = True
+        return added
 
     def write_event(self, organisation: Organisation, row: ParsedRow) -> bool:
         event = Event.objects.filter(uid=row.event["uid"]).first()
@@ -336,3 +378,12 @@ class RegistryWriter:
         self.save(source, "sources", changed, created, baseline)
         self.sources_seen[url] = source
         return source
+
+
+def alias_language(name: str) -> str:
+    """Chinese when the name has a CJK ideograph, else English: what the public search needs."""
+    if any(
+        "\u3400" <= character <= "\u9fff" or "\uf900" <= character <= "\ufaff" for character in name
+    ):
+        return Language.CHINESE_TRADITIONAL
+    return Language.ENGLISH

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from ..models import DuplicateFinder, Organisation, ReviewState
 from .import_merge import ImportConflict, MergeRules
-from .import_parser import group_by_organisation, parse_rows
+from .import_parser import group_by_organisation, parents_first, parse_rows, unknown_columns
 from .import_writer import ImportReport, RegistryWriter, RowOutcome
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 
@@ -37,7 +37,7 @@ def import_registry(
     if review_state not in (ReviewState.DRAFT, ReviewState.IN_REVIEW, ReviewState.PUBLISHED):
         raise ValueError(f"Imported records cannot start as {review_state!r}.")
     parsed, problems = parse_rows(rows)
-    report = ImportReport(dry_run=dry_run)
+    report = ImportReport(dry_run=dry_run, unknown_columns=unknown_columns(rows))
     # Rows that parsed are still validated against the models (in a transaction that a
     # problem rolls back), so one pass reports every invalid row, not just the first kind.
     bad_rows = {problem.row for problem in problems}
@@ -45,7 +45,7 @@ def import_registry(
         writer = RegistryWriter(
             report=report, review_state=review_state, user=user, reason=reason, rules=rules
         )
-        for slug, organisation_rows in group_by_organisation(parsed).items():
+        for slug, organisation_rows in parents_first(group_by_organisation(parsed)).items():
             good_rows = [row for row in organisation_rows if row.number not in bad_rows]
             if good_rows:
                 writer.write_organisation(slug, good_rows)
@@ -63,6 +63,8 @@ class ImportPreview:
     report: ImportReport | None = None
     problems: list[ImportProblem] = field(default_factory=list)
     duplicates: dict[str, list[Organisation]] = field(default_factory=dict)
+    # Header names the import does not read: shown whether or not the rows are valid.
+    unknown_columns: list[str] = field(default_factory=list)
 
     @property
     def conflicts(self) -> list[ImportConflict]:
@@ -79,6 +81,7 @@ def preview_import(
     *, file: Path, filename: str, review_state: str, user, reason: str, rules: MergeRules
 ) -> ImportPreview:
     """Dry-run an uploaded spreadsheet and flag new organisations that look like existing ones."""
+    rows = []
     try:
         rows = read_spreadsheet(file, filename=filename)
         report = import_registry(
@@ -90,7 +93,7 @@ def preview_import(
             rules=rules,
         )
     except ImportFailed as failure:
-        return ImportPreview(problems=failure.problems)
+        return ImportPreview(problems=failure.problems, unknown_columns=unknown_columns(rows))
     created = {outcome.organisation_slug for outcome in report.rows if outcome.action == "created"}
     duplicates = {}
     finder = DuplicateFinder(Organisation.objects.all()) if created else None
@@ -104,7 +107,9 @@ def preview_import(
             acronym=(row.get("acronym") or "").strip(),
         )
     return ImportPreview(
-        report=report, duplicates={slug: found for slug, found in duplicates.items() if found}
+        report=report,
+        duplicates={slug: found for slug, found in duplicates.items() if found},
+        unknown_columns=report.unknown_columns,
     )
 
 

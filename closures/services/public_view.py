@@ -7,8 +7,8 @@ edit of a curator note or of an embargoed event leaves it where it was.
 
 The representation is the API's own (its serializers list every public field), without the
 timestamps that this fingerprint itself drives and the addresses that depend on the request,
-plus what only the record page shows: event notes that are not sensitive and the cited
-sources' details.
+plus what only the record page shows: the cited sources' details. The events' public notes
+are API fields; curator notes are in no serializer.
 """
 
 import hashlib
@@ -27,9 +27,6 @@ NOT_PART_OF_THE_VIEW = frozenset({"url", "page_url", "first_published_at", "upda
 class PublicEventView(EventSerializer):
     class Meta(EventSerializer.Meta):
         fields = [name for name in EventSerializer.Meta.fields if name not in NOT_PART_OF_THE_VIEW]
-
-    def to_representation(self, event):
-        return {**super().to_representation(event), "notes": event.public_notes}
 
 
 class PublicOrganisationView(OrganisationSerializer):
@@ -64,6 +61,7 @@ def public_representation(organisation_id: int) -> dict | None:
     organisation = (
         Organisation.objects.public()
         .filter(pk=organisation_id)
+        .with_public_parent()
         .prefetch_related("aliases", Prefetch("events", queryset=events, to_attr="public_events"))
         .first()
     )

@@ -1,7 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from closures.models import ReviewState
-from closures.services import ImportFailed, MergeRules, import_registry, read_spreadsheet
+from closures.services import (
+    ImportFailed,
+    MergeRules,
+    import_registry,
+    read_spreadsheet,
+    unknown_columns,
+)
 
 
 class Command(BaseCommand):
@@ -13,7 +19,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="CSV or XLSX file, e.g. fixtures/closures.csv")
+        parser.add_argument("path", help="CSV or XLSX file, e.g. fixtures/registry.csv")
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would change; write nothing."
         )
@@ -36,9 +42,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, path, dry_run, publish, clear_blanks, prefer_file, **options):
+        rows = []
         try:
+            rows = read_spreadsheet(path)
             report = import_registry(
-                rows=read_spreadsheet(path),
+                rows=rows,
                 dry_run=dry_run,
                 review_state=ReviewState.PUBLISHED if publish else ReviewState.DRAFT,
                 reason=f"Imported from {path}",
@@ -47,8 +55,11 @@ class Command(BaseCommand):
         except FileNotFoundError:
             raise CommandError(f"No such file: {path}") from None
         except ImportFailed as error:
+            unknown = unknown_columns(rows)
+            ignored = f"\ncolumns not recognised: {', '.join(unknown)}" if unknown else ""
             raise CommandError(
                 f"Nothing was imported: {len(error.problems)} problem(s) in {path}:\n{error}"
+                + ignored
             ) from None
         if dry_run:
             self.stdout.write("Dry run: nothing was written.")
