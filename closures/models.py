@@ -20,8 +20,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connections, models
 from django.db.models import Exists, F, Func, OuterRef, Q
-from django.db.models.functions import ExtractQuarter, ExtractYear
+from django.db.models.functions import ExtractQuarter, ExtractYear, Greatest, Now
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -1128,3 +1129,38 @@ class Release(models.Model):
 
     def get_download_url(self):
         return reverse("release-download", kwargs={"version": self.version})
+
+
+class RegistryVersion(models.Model):
+    """The version of everything public: one row, moved by every public change.
+
+    Public caches are keyed by `number` and public responses are dated by `changed_at`, so
+    both move in the transaction that changes public data, and only then: a change the
+    public cannot see (a draft, an embargoed record) leaves no trace in any timestamp.
+    """
+
+    SINGLETON = 1
+
+    number = models.PositiveBigIntegerField(default=1)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("registry data version")
+
+    def __str__(self):
+        return f"{self.number} ({self.changed_at:%Y-%m-%d %H:%M:%S})"
+
+    @classmethod
+    def current(cls) -> "RegistryVersion":
+        version = cls.objects.filter(pk=cls.SINGLETON).first()
+        return version or cls.objects.get_or_create(pk=cls.SINGLETON)[0]
+
+    @classmethod
+    def bump(cls) -> None:
+        """Move to the next version. Each version is dated at least a second after the last,
+        so Last-Modified (whole seconds) tells every version apart."""
+        cls.current()
+        cls.objects.filter(pk=cls.SINGLETON).update(
+            number=F("number") + 1,
+            changed_at=Greatest(Now(), F("changed_at") + dt.timedelta(seconds=1)),
+        )

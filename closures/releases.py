@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import exports
+from . import exports, services
 from .models import (
     Alias,
     Citation,
@@ -432,6 +432,8 @@ def build_release(
         )
         release.full_clean()
         release.save()
+        # The data page lists every release.
+        services.bump_public_data_version()
         with open(target, "xb") as output:  # "x": fail rather than overwrite
             output.write(content)
     return release

@@ -32,6 +32,7 @@ from .models import (
     Organisation,
     Reason,
     ReasonCategory,
+    RegistryVersion,
     Reviewable,
     ReviewState,
     Source,
@@ -353,6 +354,8 @@ def import_registry(
             raise ImportFailed(problems + writer.problems)
         if dry_run:
             transaction.set_rollback(True)
+        elif writer.changed_public_data:
+            bump_public_data_version()
     return report
 
 
@@ -436,6 +439,9 @@ class _RegistryWriter:
         self.reason = reason
         self.problems: list[ImportProblem] = []
         self.sources_seen: dict[str, Source] = {}
+        # Whether a written change touched an organisation the public saw or now sees.
+        self.changed_public_data = False
+        self.aliases_written = 0
 
     def save(self, instance, kind: str, changed: bool, created: bool) -> None:
         if not (created or changed):
@@ -461,8 +467,21 @@ class _RegistryWriter:
         return True
 
     def write_organisation(self, slug: str, rows: list[ParsedRow]) -> None:
-        primary = _primary_row(rows)
         organisation = Organisation.objects.filter(slug=slug).first()
+        was_public = organisation is not None and is_public(organisation.pk)
+        writes_before = self.writes()
+        self.write_organisation_rows(slug, organisation, rows)
+        if self.writes() != writes_before and (
+            was_public or Organisation.objects.public().filter(slug=slug).exists()
+        ):
+            self.changed_public_data = True
+
+    def writes(self) -> int:
+        counts = self.report.counts.values()
+        return self.aliases_written + sum(count["created"] + count["updated"] for count in counts)
+
+    def write_organisation_rows(self, slug: str, organisation, rows: list[ParsedRow]) -> None:
+        primary = _primary_row(rows)
         created = organisation is None
         if created:
             organisation = Organisation(slug=slug, review_state=ReviewState.DRAFT)
@@ -525,6 +544,7 @@ class _RegistryWriter:
                 )
                 alias._change_reason = self.reason
                 alias.save()
+                self.aliases_written += 1
 
     def write_event(self, organisation: Organisation, row: ParsedRow) -> bool:
         event = Event.objects.filter(uid=row.event["uid"]).first()
@@ -679,7 +699,39 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
         if before != after:
             # Derived fields are not a curator's change: keep them out of the history.
             organisation.save_without_historical_record(update_fields=Organisation.DERIVED_FIELDS)
+            if is_public(organisation_id):
+                bump_public_data_version()
     return organisation
+
+
+# --- Public data version ----------------------------------------------------------------
+
+
+def bump_public_data_version() -> None:
+    """Move the version every public cache and validator is keyed by, in this transaction.
+
+    Every service that changes what the public sees calls it, and only then: its time is
+    the registry's public Last-Modified, so a change to a draft or an embargoed record must
+    not move it.
+    """
+    RegistryVersion.bump()
+
+
+def is_public(organisation_id: int) -> bool:
+    return Organisation.objects.public().filter(pk=organisation_id).exists()
+
+
+def shows_publicly(instance) -> bool:
+    """Whether a record, or a source through its citations, is part of the public registry."""
+    if isinstance(instance, Reviewable):
+        return is_public(organisation_id_of(instance))
+    if isinstance(instance, Source):
+        return Source.objects.public().filter(pk=instance.pk).exists()
+    return False
+
+
+def organisation_id_of(record) -> int:
+    return record.pk if isinstance(record, Organisation) else record.organisation_id
 
 
 # --- Review workflow --------------------------------------------------------------------
@@ -760,6 +812,7 @@ def publish(*, record: Reviewable, user, reason: str = "") -> Reviewable:
     _require(is_reviewer(user), "Only reviewers can publish.")
     with transaction.atomic():
         record = _locked(record)
+        was_public = is_public(organisation_id_of(record))
         _require_state(record, ReviewState.IN_REVIEW)
         _require_four_eyes(record, user, "publish")
         if isinstance(record, Organisation):
@@ -772,7 +825,7 @@ def publish(*, record: Reviewable, user, reason: str = "") -> Reviewable:
             _save_step(record, user=user, reason=reason or "Published")
         except ValidationError as error:
             raise WorkflowRefused(" ".join(error.messages)) from None
-        _refresh_after_step(record)
+        _refresh_after_step(record, was_public=was_public)
     return record
 
 
@@ -781,6 +834,7 @@ def return_to_draft(*, record: Reviewable, user, reason: str) -> Reviewable:
     _require(bool(reason.strip()), "Say why the record goes back to draft.")
     with transaction.atomic():
         record = _locked(record)
+        was_public = is_public(organisation_id_of(record))
         _require_state(record, ReviewState.IN_REVIEW, ReviewState.WITHDRAWN)
         author = _author(record)
         own_submission = author is not None and author.pk == user.pk
@@ -794,7 +848,7 @@ def return_to_draft(*, record: Reviewable, user, reason: str) -> Reviewable:
                 event.review_state = ReviewState.DRAFT
                 _save_step(event, user=user, reason=reason)
         _save_step(record, user=user, reason=reason)
-        _refresh_after_step(record)
+        _refresh_after_step(record, was_public=was_public)
     return record
 
 
@@ -804,13 +858,14 @@ def withdraw(*, record: Reviewable, user, reason: str) -> Reviewable:
     _require(bool(reason.strip()), "Give the public reason for the withdrawal.")
     with transaction.atomic():
         record = _locked(record)
+        was_public = is_public(organisation_id_of(record))
         _require_state(record, ReviewState.PUBLISHED)
         _require_four_eyes(record, user, "withdraw")
         record.review_state = ReviewState.WITHDRAWN
         if isinstance(record, Organisation):
             record.withdrawn_reason = reason
         _save_step(record, user=user, reason=f"Withdrawn: {reason}")
-        _refresh_after_step(record)
+        _refresh_after_step(record, was_public=was_public)
     return record
 
 
@@ -822,11 +877,12 @@ def set_embargo(
     _require(bool(reason.strip()), "Give the reason for the embargo.")
     with transaction.atomic():
         record = _locked(record)
+        was_public = is_public(organisation_id_of(record))
         record.embargoed = True
         record.embargo_reason = reason
         record.embargo_review_on = review_on
         _save_step(record, user=user, reason="Embargo set")
-        _refresh_after_step(record)
+        _refresh_after_step(record, was_public=was_public)
     return record
 
 
@@ -834,18 +890,22 @@ def lift_embargo(*, record: Reviewable, user, reason: str = "") -> Reviewable:
     _require(user.has_perm("closures.embargo_organisation"), "Only reviewers can lift an embargo.")
     with transaction.atomic():
         record = _locked(record)
+        was_public = is_public(organisation_id_of(record))
         _require(record.embargoed, f"{record} is not embargoed.")
         record.embargoed = False
         record.embargo_reason = ""
         record.embargo_review_on = None
         _save_step(record, user=user, reason=reason or "Embargo lifted")
-        _refresh_after_step(record)
+        _refresh_after_step(record, was_public=was_public)
     return record
 
 
-def _refresh_after_step(record: Reviewable) -> None:
-    organisation_id = record.pk if isinstance(record, Organisation) else record.organisation_id
+def _refresh_after_step(record: Reviewable, *, was_public: bool) -> None:
+    """Refresh derived fields; move the data version if the record was or is now public."""
+    organisation_id = organisation_id_of(record)
     refresh_organisation(organisation_id=organisation_id)
+    if was_public or is_public(organisation_id):
+        bump_public_data_version()
 
 
 # Review state and embargo change only through the steps above, never by a revert.
@@ -869,6 +929,7 @@ def revert_to_version(*, historical_record, user, reason: str = ""):
     with transaction.atomic():
         current = model.objects.select_for_update().filter(pk=historical_record.instance.pk)
         current = current.first()
+        was_public = current is not None and shows_publicly(current)
         restored = historical_record.instance
         if current is not None:
             for name in WORKFLOW_FIELDS:
@@ -883,5 +944,7 @@ def revert_to_version(*, historical_record, user, reason: str = ""):
         restored._history_user = user
         restored.save()
         if isinstance(restored, Reviewable):
-            _refresh_after_step(restored)
+            _refresh_after_step(restored, was_public=was_public)
+        elif was_public or shows_publicly(restored):
+            bump_public_data_version()
     return restored

@@ -18,6 +18,7 @@ from closures.models import (
     EventType,
     Organisation,
     OrganisationType,
+    RegistryVersion,
     ReviewState,
     Source,
 )
@@ -37,7 +38,10 @@ def make_organisation(db):
             "review_state": ReviewState.DRAFT,
         }
         values.update(overrides)
-        return Organisation.objects.create(**values)
+        organisation = Organisation.objects.create(**values)
+        # Builders stand in for the services, which move the data version on a public change.
+        RegistryVersion.bump()
+        return organisation
 
     return make
 
@@ -74,6 +78,7 @@ def make_event(db, make_source):
         event = Event.objects.create(**values)
         if cited:
             Citation.objects.create(event=event, source=make_source(), claims=["event"])
+        RegistryVersion.bump()
         return event
 
     return make
@@ -88,6 +93,7 @@ def make_public_organisation(make_organisation, make_event):
         make_event(organisation, **(event or {}))
         organisation.refresh_derived_fields()
         organisation.save()
+        RegistryVersion.bump()
         return organisation
 
     return make
