@@ -120,10 +120,7 @@ class PublicCacheMiddleware:
         if validators is None or response.status_code != 200 or response.cookies:
             return response
         etag, last_modified, page_key = validators
-        response["ETag"] = etag
-        response["Last-Modified"] = http_date(last_modified.timestamp())
-        patch_cache_control(response, public=True, max_age=SHARED_MAX_AGE_SECONDS)
-        patch_vary_headers(response, ("Accept-Language",))
+        with_validators(response, etag, last_modified)
         if page_key and not response.streaming:
             shared_cache.set(page_key, stored_page(response), TIMEOUT_SECONDS)
         return response
@@ -145,9 +142,7 @@ class PublicCacheMiddleware:
             request, etag=etag, last_modified=int(last_modified.timestamp())
         )
         if not_modified is not None:
-            not_modified["Last-Modified"] = http_date(last_modified.timestamp())
-            patch_cache_control(not_modified, public=True, max_age=SHARED_MAX_AGE_SECONDS)
-            return not_modified
+            return with_validators(not_modified, etag, last_modified)
         page_key = None
         if match.namespace == CACHED_PAGE_NAMESPACE:
             page_key = key("page", version, get_language() or "", request.get_full_path())
@@ -157,6 +152,15 @@ class PublicCacheMiddleware:
                 return restored_page(stored)
         request._public_validators = (etag, last_modified, page_key)
         return None
+
+
+def with_validators(response, etag: str, last_modified):
+    """Let browsers and shared caches keep the response briefly and revalidate it cheaply."""
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified.timestamp())
+    patch_cache_control(response, public=True, max_age=SHARED_MAX_AGE_SECONDS)
+    patch_vary_headers(response, ("Accept-Language",))
+    return response
 
 
 def stored_page(response) -> dict:

@@ -721,6 +721,23 @@ def is_public(organisation_id: int) -> bool:
     return Organisation.objects.public().filter(pk=organisation_id).exists()
 
 
+def delete_records(*, records) -> None:
+    """Delete records (the admin's delete); the public sees it at once if any was public."""
+    with transaction.atomic():
+        records = list(records)
+        was_public = any(shows_publicly(record) for record in records)
+        organisations_left = {
+            record.organisation_id for record in records if isinstance(record, Event)
+        }
+        for record in records:
+            record.delete()
+        for organisation_id in organisations_left:
+            if Organisation.objects.filter(pk=organisation_id).exists():
+                refresh_organisation(organisation_id=organisation_id)
+        if was_public:
+            bump_public_data_version()
+
+
 def shows_publicly(instance) -> bool:
     """Whether a record, or a source through its citations, is part of the public registry."""
     if isinstance(instance, Reviewable):
