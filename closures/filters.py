@@ -12,6 +12,7 @@ from django import forms
 from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import ExtractYear
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
@@ -31,6 +32,10 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 def country_choices():
     """Offer only destinations that public events name, so no choice reveals hidden rows."""
+    return caching.cached("countries", caching.data_version(), (get_language() or "",), countries)
+
+
+def countries():
     codes = (
         Event.objects.public()
         .exclude(destination_country="")
@@ -166,9 +171,14 @@ class RegistryFilterSet(django_filters.FilterSet):
         return condition
 
     def filter_events(self, events):
-        """Narrow a queryset of events to those the same query string selects."""
-        organisations = self.filter_queryset(Organisation.objects.public())
-        events = events.filter(organisation__in=organisations)
+        """Narrow a queryset of public events to those the same query string selects.
+
+        Without a criterion on the organisation itself, an event meeting the event criteria
+        belongs to an organisation they select: the organisations need no second look.
+        """
+        if any(self.data.get(name) for name in self.ORGANISATION_CRITERIA):
+            organisations = self.filter_queryset(Organisation.objects.public())
+            events = events.filter(organisation__in=organisations)
         event_condition = self.event_condition()
         if event_condition is not None:
             events = events.filter(pk__in=Event.objects.filter(event_condition).values("pk"))
@@ -176,6 +186,7 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     # --- Facet counts -------------------------------------------------------------------
 
+    ORGANISATION_CRITERIA = ("q", "org_type", "status", "updated_since")
     ORGANISATION_FACETS = {"org_type": "org_type", "status": "public_status"}
     EVENT_FACETS = {
         "event_type": "event_type",
