@@ -4,6 +4,7 @@ Each public change is made the way curators make it (services, the admin, an imp
 the same public URLs are asked again: counts and pages must show the change at once.
 """
 
+import datetime as dt
 import re
 
 import pytest
@@ -11,7 +12,7 @@ from django.http import QueryDict
 
 from closures import services
 from closures.filters import RegistryFilterSet
-from closures.models import Organisation, OrganisationType, RegistryVersion, ReviewState
+from closures.models import Event, Organisation, OrganisationType, RegistryVersion, ReviewState
 from closures.services import import_registry
 
 LIST = "/en/organisations/"
@@ -231,3 +232,81 @@ def test_cached_page_is_the_page(client, public_union):
     second = client.get(LIST)
     assert second.content == first.content
     assert second["Content-Type"] == first["Content-Type"]
+
+
+# --- Facet counts: one grouped pass gives what one query per option gives -----------------
+
+FACET_QUERIES = [
+    "",
+    "q=Union",
+    "org_type=union",
+    "org_type=union&status=disbanded&reason=legal_risk",
+    "year=2021",
+    "event_type=disbanded&country=TW",
+    "country=GB&year=2022&org_type=ngo",
+]
+
+
+def reference_counts(data: str) -> dict[str, dict[str, int]]:
+    """Each option counted on its own: the organisations a click on it would give."""
+    filterset = RegistryFilterSet(QueryDict(data), queryset=Organisation.objects.public())
+    counts = {}
+    for name, field in RegistryFilterSet.ORGANISATION_FACETS.items():
+        other = filterset.without(name)
+        assert other.is_valid()
+        values = other.qs.values_list(field, flat=True)
+        counts[name] = {value: other.qs.filter(**{field: value}).count() for value in set(values)}
+    for name, field in RegistryFilterSet.EVENT_FACETS.items():
+        other = filterset.without(name)
+        assert other.is_valid()
+        events = other.filter_events(Event.objects.public())
+        if name == "year":
+            years = {day.year for day in events.values_list("occurred_from", flat=True) if day}
+            counts[name] = {
+                str(year): events.filter(occurred_from__year=year)
+                .values("organisation")
+                .distinct()
+                .count()
+                for year in years
+            }
+            continue
+        values = {value for value in events.values_list(field, flat=True) if value}
+        counts[name] = {
+            str(value): events.filter(**{field: value}).values("organisation").distinct().count()
+            for value in values
+        }
+    return counts
+
+
+@pytest.mark.parametrize("data", FACET_QUERIES)
+def test_grouped_facet_counts_equal_one_count_per_option(make_public_organisation, data):
+    for number, (org_type, country, year) in enumerate(
+        [
+            ("union", "TW", 2021),
+            ("union", "GB", 2022),
+            ("ngo", "GB", 2022),
+            ("ngo", "", 2021),
+            ("media", "TW", 2021),
+        ]
+    ):
+        organisation = make_public_organisation(
+            name_en=f"Union {number}" if org_type == "union" else f"Group {number}",
+            org_type=org_type,
+            event={
+                "effective_on": dt.date(year, 1 + number, 1),
+                "destination_country": country,
+                "event_type": "relocated" if country else "disbanded",
+            },
+        )
+        organisation.events.get().reasons.add("legal_risk" if number % 2 else "financial")
+    filterset = RegistryFilterSet(QueryDict(data), queryset=Organisation.objects.public())
+    assert filterset.is_valid()
+    computed = {
+        name: {k: v for k, v in facet.items() if v}
+        for name, facet in filterset.count_facets().items()
+    }
+    expected = {
+        name: {k: v for k, v in facet.items() if v}
+        for name, facet in reference_counts(data).items()
+    }
+    assert computed == expected
