@@ -1,0 +1,52 @@
+"""Multi-step writes: importing spreadsheets, the review workflow and derived fields.
+
+The admin, the management commands and the Celery tasks all call these functions, so the same
+validation guards every way data enters or changes in the registry. Each concern has its own
+module; this package re-exports what callers use, so `from closures.services import publish`
+does not depend on where a function lives.
+"""
+
+from .deletion import delete_records
+from .derived import refresh_organisation
+from .import_writer import ImportReport
+from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
+from .public_version import bump_public_data_version, is_public, shows_publicly
+from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
+from .workflow import (
+    WORKFLOW_FIELDS,
+    WorkflowRefused,
+    is_reviewer,
+    lift_embargo,
+    publish,
+    return_to_draft,
+    revert_to_version,
+    set_embargo,
+    submit_for_review,
+    withdraw,
+)
+
+__all__ = [
+    "WORKFLOW_FIELDS",
+    "ImportFailed",
+    "ImportPreview",
+    "ImportProblem",
+    "ImportReport",
+    "WorkflowRefused",
+    "bump_public_data_version",
+    "delete_records",
+    "is_public",
+    "shows_publicly",
+    "import_registry",
+    "import_spreadsheet",
+    "is_reviewer",
+    "lift_embargo",
+    "preview_import",
+    "publish",
+    "read_spreadsheet",
+    "refresh_organisation",
+    "return_to_draft",
+    "revert_to_version",
+    "set_embargo",
+    "submit_for_review",
+    "withdraw",
+]

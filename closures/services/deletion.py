@@ -1,0 +1,24 @@
+"""Deleting records: the admin's delete, with the public told in the same transaction."""
+
+from django.db import transaction
+
+from ..models import Event, Organisation
+from .derived import refresh_organisation
+from .public_version import bump_public_data_version, shows_publicly
+
+
+def delete_records(*, records) -> None:
+    """Delete records (the admin's delete); the public sees it at once if any was public."""
+    with transaction.atomic():
+        records = list(records)
+        was_public = any(shows_publicly(record) for record in records)
+        organisations_left = {
+            record.organisation_id for record in records if isinstance(record, Event)
+        }
+        for record in records:
+            record.delete()
+        for organisation_id in organisations_left:
+            if Organisation.objects.filter(pk=organisation_id).exists():
+                refresh_organisation(organisation_id=organisation_id)
+        if was_public:
+            bump_public_data_version()
