@@ -21,7 +21,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from closures.models import DuplicateFinder, Organisation  # noqa: E402
+from closures.duplicates import DuplicateFinder  # noqa: E402
+from closures.models import Organisation  # noqa: E402
 
 LOOKUPS = 100
 

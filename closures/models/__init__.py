@@ -1,0 +1,77 @@
+"""The registry's records: organisations, what happened to them (events) and the evidence.
+
+The unit the public counts is the organisation. Its timeline is a list of typed, dated events,
+and every event rests on sources through citations. Whether anything may be shown publicly is
+decided in exactly one place, `OrganisationQuerySet.public()` (and the event and source
+querysets that build on it): every public channel starts there.
+
+One module per entity; this package re-exports every public name, so `from closures.models
+import X` is the one way to reach them (migrations name `closures.models.EnglishSearchVector`
+and `closures.models.DestinationCountries`).
+"""
+
+from ..duplicates import DuplicateFinder
+from .event import Event, EventQuerySet, Reason, date_pair_constraint
+from .organisation import (
+    Alias,
+    EnglishSearchVector,
+    Organisation,
+    OrganisationQuerySet,
+    derive_status,
+)
+from .registry_version import RegistryVersion
+from .release import Release
+from .reviewable import Reviewable
+from .source import Citation, Source, SourceQuerySet, source_uid_for
+from .taxonomies import (
+    CLOSURE_EVENT_TYPES,
+    CLOSURE_STATUS_BY_FINALITY,
+    UNKNOWN_COUNTRY,
+    AliasKind,
+    Claim,
+    Confidence,
+    DestinationCountries,
+    EventType,
+    Language,
+    OrganisationType,
+    ReasonCategory,
+    ReviewState,
+    SourceType,
+    Status,
+    choices_constraint,
+)
+
+__all__ = [
+    "CLOSURE_EVENT_TYPES",
+    "CLOSURE_STATUS_BY_FINALITY",
+    "UNKNOWN_COUNTRY",
+    "Alias",
+    "AliasKind",
+    "Citation",
+    "Claim",
+    "Confidence",
+    "DestinationCountries",
+    "DuplicateFinder",
+    "EnglishSearchVector",
+    "Event",
+    "EventQuerySet",
+    "EventType",
+    "Language",
+    "Organisation",
+    "OrganisationQuerySet",
+    "RegistryVersion",
+    "OrganisationType",
+    "Reason",
+    "ReasonCategory",
+    "Release",
+    "ReviewState",
+    "Reviewable",
+    "Source",
+    "SourceQuerySet",
+    "SourceType",
+    "Status",
+    "choices_constraint",
+    "date_pair_constraint",
+    "derive_status",
+    "source_uid_for",
+]

@@ -1,0 +1,361 @@
+"""Organisations, their aliases, and `OrganisationQuerySet.public()`: the one public gate.
+
+Events and citations are defined after organisations (they point at them), so the queryset
+methods that ask about them import them when called.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import connections, models
+from django.db.models import Exists, F, Func, OuterRef, Q
+from django.urls import reverse
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from ..duplicates import DuplicateFinder
+from .reviewable import Reviewable
+from .taxonomies import (
+    CLOSURE_STATUS_BY_FINALITY,
+    AliasKind,
+    Language,
+    OrganisationType,
+    ReviewState,
+    Status,
+    choices_constraint,
+)
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def public(self):
+        """Return what the public may see: published, not embargoed, with a cited event.
+
+        Every public channel (pages, search, counts, charts, feeds, API, exports, releases)
+        starts from this queryset.
+        """
+        from .source import Citation
+
+        cited_public_event = Citation.objects.filter(
+            event__organisation=OuterRef("pk"),
+            event__review_state=ReviewState.PUBLISHED,
+            event__embargoed=False,
+        )
+        return self.filter(
+            Exists(cited_public_event), review_state=ReviewState.PUBLISHED, embargoed=False
+        )
+
+    def no_longer_public(self):
+        """Records the public once saw and no longer does: what a synced copy must drop."""
+        return self.filter(first_published_at__isnull=False).exclude(pk__in=self.public())
+
+    def withdrawn_publicly(self):
+        """Withdrawn records whose withdrawal may be announced: once public, not embargoed."""
+        return self.filter(
+            review_state=ReviewState.WITHDRAWN, embargoed=False, first_published_at__isnull=False
+        )
+
+    def changed_since(self, moment):
+        """Records changed at or after `moment`, themselves or through one of their events."""
+        from .event import Event
+
+        changed_event = Event.objects.filter(organisation=OuterRef("pk"), updated_at__gte=moment)
+        return self.filter(Q(updated_at__gte=moment) | Exists(changed_event))
+
+    def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
+        """Return organisations whose name, acronym or alias matches or nearly matches."""
+        return DuplicateFinder(self).find(
+            name_en=name_en, name_zh=name_zh, acronym=acronym, exclude_pk=exclude_pk
+        )
+
+    def for_listing(self):
+        return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+    def figures_by_type(self) -> list[dict]:
+        """Return per type how many organisations are recorded and how many closed or left.
+
+        One aggregate query for the overview's headline figures; the totals are their sums.
+        """
+        closed_or_left = Q(public_status__in=set(CLOSURE_STATUS_BY_FINALITY.values()))
+        return list(
+            self.order_by()
+            .values("org_type")
+            .annotate(
+                recorded=models.Count("pk"),
+                closed_or_left=models.Count("pk", filter=closed_or_left),
+            )
+            .order_by("-recorded", "org_type")
+        )
+
+    def latest_additions(self):
+        return self.order_by(F("first_published_at").desc(nulls_last=True), "-created_at", "-pk")
+
+    def search(self, text: str):
+        """Match names in either language, aliases, acronyms, IDs and public stated reasons.
+
+        Every database matches substrings of `search_text`, so Chinese such as 職工會 is found
+        inside 香港職工會聯盟. PostgreSQL also matches English words whatever their form and
+        order ("teachers union" finds "Professional Teachers' Union") and puts the most
+        relevant first; both conditions are answered from GIN indexes.
+        """
+        text = text.strip()
+        if not text:
+            return self
+        substring = Q(search_text__icontains=text)
+        if connections[self.db].vendor != "postgresql":
+            return self.filter(substring)
+        query = SearchQuery(text, config="english", search_type="websearch")
+        return (
+            self.filter(substring | Q(search_vector=query))
+            .annotate(search_rank=SearchRank(F("search_vector"), query))
+            .order_by("-search_rank", "name_en", "slug")
+        )
+
+
+@deconstructible(path="closures.models.EnglishSearchVector")
+class EnglishSearchVector(Func):
+    """`to_tsvector('english', column)` on PostgreSQL; SQLite, which has none, keeps the text."""
+
+    function = "to_tsvector"
+    template = "%(function)s('english'::regconfig, %(expressions)s)"
+    output_field = SearchVectorField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
+
+class Organisation(Reviewable):
+    slug = models.SlugField(
+        _("ID"),
+        max_length=100,
+        unique=True,
+        help_text=_("Stable public identifier; never changed once published, never reused."),
+    )
+    name_en = models.CharField(_("English name"), max_length=300, blank=True, db_index=True)
+    name_zh = models.CharField(
+        _("Chinese name"), max_length=300, blank=True, help_text=_("In Traditional Chinese.")
+    )
+    acronym = models.CharField(_("acronym"), max_length=40, blank=True)
+    org_type = models.CharField(
+        _("type of organisation"), max_length=32, choices=OrganisationType.choices
+    )
+    founded_year = models.PositiveSmallIntegerField(
+        _("year founded"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1800), MaxValueValidator(2100)],
+    )
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    website = models.URLField(_("website"), max_length=500, blank=True)
+    wikidata_id = models.CharField(
+        _("Wikidata ID"),
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^Q[1-9]\d*$", _("A Wikidata ID looks like Q42."))],
+        help_text=_("The Wikidata item (Q-number) for the organisation, if there is one."),
+    )
+    current_status = models.CharField(
+        _("current status"),
+        max_length=32,
+        choices=Status.choices,
+        default=Status.UNKNOWN,
+        editable=False,
+        db_index=True,
+        help_text=_("Derived from the latest closure step among all of its events."),
+    )
+    public_status = models.CharField(
+        _("public status"),
+        max_length=32,
+        choices=Status.choices,
+        default=Status.UNKNOWN,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "Derived from the latest closure step among its public events only, so an "
+            "embargoed event never shows through the status."
+        ),
+    )
+    public_latest_event_on = models.DateField(
+        _("latest public event"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_("Date of its most recent public event, for sorting."),
+    )
+    search_text = models.TextField(
+        _("search text"),
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Its ID, names, acronym, aliases and the stated reasons of its public events, one "
+            "per line: what the public search matches, kept in one indexed column."
+        ),
+    )
+    # Stored, so ranking reads the words rather than parsing every matching text again.
+    search_vector = models.GeneratedField(
+        expression=EnglishSearchVector("search_text"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        verbose_name=_("search words"),
+    )
+    first_published_at = models.DateTimeField(
+        _("first published"), null=True, blank=True, editable=False
+    )
+    withdrawn_reason = models.TextField(
+        _("reason for withdrawal"),
+        blank=True,
+        help_text=_("Shown publicly at the record's address once it is withdrawn."),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted for review by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords(excluded_fields=["search_vector"])
+    objects = OrganisationQuerySet.as_manager()
+
+    DERIVED_FIELDS = ["current_status", "public_status", "public_latest_event_on", "search_text"]
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name_en", "slug"]
+        permissions = [
+            ("publish_organisation", _("Can publish or withdraw records")),
+            ("embargo_organisation", _("Can set or lift an embargo")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name_en="") | ~Q(name_zh=""), name="organisation_has_a_name"
+            ),
+            choices_constraint("org_type", OrganisationType, "organisation_type_valid"),
+            choices_constraint("current_status", Status, "organisation_status_valid"),
+            choices_constraint("public_status", Status, "organisation_public_status_valid"),
+            choices_constraint("review_state", ReviewState, "organisation_review_state_valid"),
+        ]
+
+    def __str__(self):
+        return self.display_name()
+
+    def save(self, *args, **kwargs):
+        # Whatever path renames a record, the search finds it by its new name at once. A
+        # partial save writes only what its caller set: refresh_organisation, the one partial
+        # save, has just rebuilt this text itself.
+        if kwargs.get("update_fields") is None:
+            self.search_text = self.build_search_text(
+                aliases=self.aliases.values_list("name", flat=True) if self.pk else [],
+                public_events=(self.events.public_regardless_of_organisation() if self.pk else []),
+            )
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("closures:organisation-detail", kwargs={"slug": self.slug})
+
+    def display_name(self, language: str | None = None) -> str:
+        chinese_first = (language or get_language() or "en").startswith("zh")
+        names = [self.name_zh, self.name_en] if chinese_first else [self.name_en, self.name_zh]
+        return next((name for name in names if name), self.slug)
+
+    def clean(self):
+        super().clean()
+        if not (self.name_en.strip() or self.name_zh.strip()):
+            raise ValidationError(_("Give the organisation an English or a Chinese name."))
+        if self.pk:
+            stored = Organisation.objects.filter(pk=self.pk).values("slug", "first_published_at")
+            stored = stored.first()
+            if stored and stored["first_published_at"] and stored["slug"] != self.slug:
+                raise ValidationError(
+                    {"slug": _("A published record's ID is permanent and cannot be changed.")}
+                )
+        if self.review_state == ReviewState.PUBLISHED and not self.has_cited_event():
+            raise ValidationError(
+                _("A record needs at least one event with a cited source before it is published.")
+            )
+
+    def likely_duplicates(self) -> list["Organisation"]:
+        return Organisation.objects.likely_duplicates(
+            name_en=self.name_en, name_zh=self.name_zh, acronym=self.acronym, exclude_pk=self.pk
+        )
+
+    def public_change_log(self, limit: int = 20):
+        """Dated summaries of published changes, newest first; see `closures.changelog`."""
+        from ..changelog import public_change_log
+
+        return public_change_log(self, limit)
+
+    def has_cited_event(self) -> bool:
+        from .source import Citation
+
+        return bool(self.pk) and Citation.objects.filter(event__organisation=self).exists()
+
+    def refresh_derived_fields(self) -> None:
+        """Recompute status and latest date from the events, curator and public views apart."""
+        events = list(self.events.exclude(review_state=ReviewState.WITHDRAWN))
+        public_events = list(self.events.public_regardless_of_organisation())
+        self.current_status = derive_status(events)
+        self.public_status = derive_status(public_events)
+        dates = [event.occurred_from for event in public_events if event.occurred_from]
+        self.public_latest_event_on = max(dates, default=None)
+        self.search_text = self.build_search_text(
+            aliases=self.aliases.values_list("name", flat=True), public_events=public_events
+        )
+
+    def build_search_text(self, *, aliases, public_events) -> str:
+        reasons = [
+            reason
+            for event in public_events
+            for reason in (event.stated_reason_en, event.stated_reason_zh)
+        ]
+        parts = [self.slug, self.name_en, self.name_zh, self.acronym, *aliases, *reasons]
+        return "\n".join(part for part in parts if part)
+
+
+def derive_status(events) -> str:
+    """Return the status set by the latest closure step; pressure events leave it active."""
+    if not events:
+        return Status.UNKNOWN
+    finality = list(CLOSURE_STATUS_BY_FINALITY)
+    closure_steps = [event for event in events if event.event_type in CLOSURE_STATUS_BY_FINALITY]
+    if not closure_steps:
+        return Status.ACTIVE
+    latest = max(
+        closure_steps,
+        # An undated closure step sorts before every dated one.
+        key=lambda event: (event.occurred_from or dt.date.min, finality.index(event.event_type)),
+    )
+    return CLOSURE_STATUS_BY_FINALITY[latest.event_type]
+
+
+class Alias(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(_("name"), max_length=300, db_index=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=AliasKind.choices, default=AliasKind.ALIAS
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("alias or former name")
+        verbose_name_plural = _("aliases and former names")
+        ordering = ["organisation", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="alias_unique_per_org"),
+            choices_constraint("language", Language, "alias_language_valid"),
+            choices_constraint("kind", AliasKind, "alias_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
