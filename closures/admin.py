@@ -21,6 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import services, tasks
 from .models import Alias, Citation, Claim, Event, Organisation, ReviewState, Source
+from .pagination import KeysFirstPaginator
 
 REVIEWER_ONLY_FIELDS = (
     "review_state",
@@ -352,6 +353,7 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
     # and no full count on every load: the changelist stays quick at 100,000 records.
     search_fields = ["search_text"]
     show_full_result_count = False
+    paginator = KeysFirstPaginator
     readonly_fields = [
         "current_status",
         "public_status",
