@@ -23,12 +23,9 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# --- Core -------------------------------------------------------------------------------
+# --- Application ------------------------------------------------------------------------
 
 DEBUG = env_flag("DJANGO_DEBUG", default=False)
-# The fallback key only exists so a fresh clone runs; production must set its own.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -101,7 +98,11 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Passwords --------------------------------------------------------------------------
+# --- Security ---------------------------------------------------------------------------
+
+# The fallback key only exists so a fresh clone runs; production must set its own.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -113,125 +114,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-
-# --- Languages --------------------------------------------------------------------------
-
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
-USE_I18N = True
-USE_TZ = True
-TIME_ZONE = "Asia/Hong_Kong"
-
-# --- Static files -----------------------------------------------------------------------
-
-STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-
-# --- Celery -----------------------------------------------------------------------------
-
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-# Without a broker a newcomer still gets working tasks: they run in-process.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
-# A task lost with its worker is delivered again; tasks are idempotent so this is safe.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# On Redis a message whose worker died unacknowledged is delivered again after this long; it
-# must exceed the longest task, or a slow task would run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
-}
-CELERY_TIMEZONE = TIME_ZONE
-
-# --- Logging ----------------------------------------------------------------------------
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-}
-
-# --- Curation (issue 5) -----------------------------------------------------------------
-
-# Spreadsheet uploads in the admin: a bound on size keeps a stray file from filling memory.
-IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
-IMPORT_ALLOWED_EXTENSIONS = (".csv", ".xlsx")
-# Uploaded spreadsheets wait here between preview and confirmation, keyed by a random token.
-IMPORT_PREVIEW_DIR = Path(
-    os.environ.get("IMPORT_PREVIEW_DIR", BASE_DIR / "var" / "import-previews")
-)
-# Reverting goes through the reviewer-only service, never simple-history's own revert form.
-SIMPLE_HISTORY_REVERT_DISABLED = True
-
-SOURCE_CHECK_TIMEOUT_SECONDS = float(os.environ.get("SOURCE_CHECK_TIMEOUT_SECONDS", "20"))
-SOURCE_BROKEN_AFTER_FAILURES = int(os.environ.get("SOURCE_BROKEN_AFTER_FAILURES", "2"))
-# Minimum spacing between requests to one host, so a batch of checks is not a flood.
-SOURCE_HOST_SPACING_SECONDS = float(os.environ.get("SOURCE_HOST_SPACING_SECONDS", "5"))
-SOURCE_USER_AGENT = os.environ.get(
-    "SOURCE_USER_AGENT", "HK-Closures-Registry source checker (+https://example.org/registry)"
-)
-# Internet Archive Save Page Now (SPN2). Nothing is sent unless both keys are set.
-SOURCE_ARCHIVE_URL = os.environ.get("SOURCE_ARCHIVE_URL", "https://web.archive.org/save")
-SOURCE_ARCHIVE_REPLAY_URL = os.environ.get(
-    "SOURCE_ARCHIVE_REPLAY_URL", "https://web.archive.org/web/"
-)
-SOURCE_ARCHIVE_ACCESS_KEY = os.environ.get("SOURCE_ARCHIVE_ACCESS_KEY", "")
-SOURCE_ARCHIVE_SECRET = os.environ.get("SOURCE_ARCHIVE_SECRET", "")
-SOURCE_ARCHIVE_POLL_SECONDS = float(os.environ.get("SOURCE_ARCHIVE_POLL_SECONDS", "5"))
-SOURCE_ARCHIVE_POLL_ATTEMPTS = int(os.environ.get("SOURCE_ARCHIVE_POLL_ATTEMPTS", "24"))
-
-CELERY_BEAT_SCHEDULE = {
-    "check-sources-daily": {"task": "closures.tasks.check_all_sources", "schedule": 24 * 3600},
-    "archive-sources-daily": {
-        "task": "closures.tasks.archive_missing_sources",
-        "schedule": 24 * 3600,
-    },
-    "release-weekly": {"task": "closures.tasks.build_weekly_release", "schedule": 7 * 24 * 3600},
-}
-
-# --- API (issue 4) ----------------------------------------------------------------------
-
-API_ANONYMOUS_RATE = os.environ.get("API_ANONYMOUS_RATE", "120/minute")
-REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_SCHEMA_CLASS": "closures.api_schema.RegistrySchema",
-    # Throttle counts live in Django's cache: a shared cache (REDIS_URL) shares them.
-    "DEFAULT_THROTTLE_CLASSES": (
-        [] if API_ANONYMOUS_RATE == "off" else ["rest_framework.throttling.AnonRateThrottle"]
-    ),
-    "DEFAULT_THROTTLE_RATES": {"anon": None if API_ANONYMOUS_RATE == "off" else API_ANONYMOUS_RATE},
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Hong Kong Civil Society Closures Registry API",
-    "VERSION": "1",
-    "DESCRIPTION": (BASE_DIR / "closures" / "api_description.md").read_text(),
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "DatePrecisionEnum": "closures.dates.DatePrecision",
-        "LanguageEnum": "closures.models.Language",
-    },
-}
-# Anyone may read the API from a browser page elsewhere; nothing else is cross-origin.
-CORS_URLS_REGEX = r"^/api/.*$"
-CORS_ALLOW_ALL_ORIGINS = True
-CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
-CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Disposition"]
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
-# Release packages are immutable files; keep this directory on durable storage.
-RELEASES_DIR = Path(os.environ.get("RELEASES_DIR") or BASE_DIR / "releases")
-# --- Hardening and production (issue 7) -------------------------------------------------
 
 # The https-only protections are switched on by DJANGO_HTTPS=true behind a TLS-terminating
 # proxy; left off, `make serve-prod` still works over plain http on loopback.
@@ -287,22 +169,26 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "registry.middleware.client_ip"
 AXES_VERBOSE = False
 
-# One cache shared by every web process (throttling, page caches); per-process without Redis.
-CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
-if CACHE_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
 # Request bodies are read into memory up to this size; larger uploads spool to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # An organisation with many events and citations in the nested admin posts thousands of fields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
-# IMPORT_MAX_UPLOAD_BYTES (above) bounds spreadsheets before they are parsed.
+
+# --- Languages and time -----------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Hong_Kong"
+
+# --- Static files -----------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Static files are served by whitenoise from the gunicorn processes. Hashed, compressed files
 # need `collectstatic` first, so only a deployment that ran it sets DJANGO_STATIC_MANIFEST.
@@ -318,7 +204,124 @@ STORAGES = {
 # Without collected files, serve straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
-# --- Public site (issue 3) --------------------------------------------------------------
+
+# --- Cache ------------------------------------------------------------------------------
+
+# One cache shared by every web process (throttling, page caches); per-process without Redis.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery -----------------------------------------------------------------------------
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# Without a broker a newcomer still gets working tasks: they run in-process.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+# A task lost with its worker is delivered again; tasks are idempotent so this is safe.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# On Redis a message whose worker died unacknowledged is delivered again after this long; it
+# must exceed the longest task, or a slow task would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
+CELERY_TIMEZONE = TIME_ZONE
+
+CELERY_BEAT_SCHEDULE = {
+    "check-sources-daily": {"task": "closures.tasks.check_all_sources", "schedule": 24 * 3600},
+    "archive-sources-daily": {
+        "task": "closures.tasks.archive_missing_sources",
+        "schedule": 24 * 3600,
+    },
+    "release-weekly": {"task": "closures.tasks.build_weekly_release", "schedule": 7 * 24 * 3600},
+}
+
+# --- API --------------------------------------------------------------------------------
+
+API_ANONYMOUS_RATE = os.environ.get("API_ANONYMOUS_RATE", "120/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "closures.api_schema.RegistrySchema",
+    # Throttle counts live in Django's cache: a shared cache (REDIS_URL) shares them.
+    "DEFAULT_THROTTLE_CLASSES": (
+        [] if API_ANONYMOUS_RATE == "off" else ["rest_framework.throttling.AnonRateThrottle"]
+    ),
+    "DEFAULT_THROTTLE_RATES": {"anon": None if API_ANONYMOUS_RATE == "off" else API_ANONYMOUS_RATE},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hong Kong Civil Society Closures Registry API",
+    "VERSION": "1",
+    "DESCRIPTION": (BASE_DIR / "closures" / "api_description.md").read_text(),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DatePrecisionEnum": "closures.dates.DatePrecision",
+        "LanguageEnum": "closures.models.Language",
+    },
+}
+# Anyone may read the API from a browser page elsewhere; nothing else is cross-origin.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Disposition"]
+
+# --- Curation ---------------------------------------------------------------------------
+
+# Spreadsheet uploads in the admin: a bound on size keeps a stray file from filling memory.
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
+IMPORT_ALLOWED_EXTENSIONS = (".csv", ".xlsx")
+# Uploaded spreadsheets wait here between preview and confirmation, keyed by a random token.
+IMPORT_PREVIEW_DIR = Path(
+    os.environ.get("IMPORT_PREVIEW_DIR", BASE_DIR / "var" / "import-previews")
+)
+# Reverting goes through the reviewer-only service, never simple-history's own revert form.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+SOURCE_CHECK_TIMEOUT_SECONDS = float(os.environ.get("SOURCE_CHECK_TIMEOUT_SECONDS", "20"))
+SOURCE_BROKEN_AFTER_FAILURES = int(os.environ.get("SOURCE_BROKEN_AFTER_FAILURES", "2"))
+# Minimum spacing between requests to one host, so a batch of checks is not a flood.
+SOURCE_HOST_SPACING_SECONDS = float(os.environ.get("SOURCE_HOST_SPACING_SECONDS", "5"))
+SOURCE_USER_AGENT = os.environ.get(
+    "SOURCE_USER_AGENT", "HK-Closures-Registry source checker (+https://example.org/registry)"
+)
+# Internet Archive Save Page Now (SPN2). Nothing is sent unless both keys are set.
+SOURCE_ARCHIVE_URL = os.environ.get("SOURCE_ARCHIVE_URL", "https://web.archive.org/save")
+SOURCE_ARCHIVE_REPLAY_URL = os.environ.get(
+    "SOURCE_ARCHIVE_REPLAY_URL", "https://web.archive.org/web/"
+)
+SOURCE_ARCHIVE_ACCESS_KEY = os.environ.get("SOURCE_ARCHIVE_ACCESS_KEY", "")
+SOURCE_ARCHIVE_SECRET = os.environ.get("SOURCE_ARCHIVE_SECRET", "")
+SOURCE_ARCHIVE_POLL_SECONDS = float(os.environ.get("SOURCE_ARCHIVE_POLL_SECONDS", "5"))
+SOURCE_ARCHIVE_POLL_ATTEMPTS = int(os.environ.get("SOURCE_ARCHIVE_POLL_ATTEMPTS", "24"))
+
+# --- Public site ------------------------------------------------------------------------
+
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Release packages are immutable files; keep this directory on durable storage.
+RELEASES_DIR = Path(os.environ.get("RELEASES_DIR") or BASE_DIR / "releases")
 
 # Where the about page asks readers to send corrections; without it the page names no address.
 REGISTRY_CORRECTIONS_EMAIL = os.environ.get("REGISTRY_CORRECTIONS_EMAIL", "")
+
+# --- Logging ----------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+}

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0005_release'),
+        ('closures', '0006_drop_superseded_trigram_indexes'),
     ]
 
     operations = [

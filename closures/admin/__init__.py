@@ -1,0 +1,7 @@
+"""The curator admin: declarative; multi-step work is handed to services and tasks.
+
+Django autodiscovers `closures.admin`, so importing the modules that register the model
+admins here is what puts them on the site.
+"""
+
+from . import records, sources  # noqa: F401  (registers the model admins)

@@ -1,0 +1,182 @@
+"""Admin pages that are views rather than declarations: revert and the spreadsheet import."""
+
+import re
+import secrets
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from .. import services
+from ..models import Organisation, ReviewState
+
+
+class RevertForm(forms.Form):
+    reason = forms.CharField(label=_("reason for the revert"), required=False, max_length=100)
+
+
+def revert_to_version(model_admin, request, object_id, history_id):
+    """Show what reverting to a historical version changes, and revert on confirmation."""
+    model = model_admin.model
+    if not services.is_reviewer(request.user):
+        raise PermissionDenied
+    version = get_object_or_404(model.history.model, id=object_id, history_id=history_id)
+    current = model.history.model.objects.filter(id=object_id).order_by("-history_date")
+    current = current.first()
+    form = RevertForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.revert_to_version(
+                historical_record=version, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.WorkflowRefused as refusal:
+            model_admin.message_user(request, str(refusal), messages.ERROR)
+        else:
+            model_admin.message_user(request, _("Reverted."), messages.SUCCESS)
+        opts = model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_history", object_id)
+    delta = current.diff_against(version, excluded_fields=services.WORKFLOW_FIELDS)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Revert to an earlier version"),
+        "opts": model._meta,
+        "version": version,
+        "changes": delta.changes,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/closures/revert.html", context)
+
+
+# --- Spreadsheet import with preview ----------------------------------------------------
+
+
+class ImportUploadForm(forms.Form):
+    spreadsheet = forms.FileField(label=_("spreadsheet (.csv or .xlsx)"))
+    review_state = forms.ChoiceField(
+        label=_("new records arrive as"),
+        choices=[
+            (ReviewState.DRAFT, ReviewState.DRAFT.label),
+            (ReviewState.IN_REVIEW, ReviewState.IN_REVIEW.label),
+            (ReviewState.PUBLISHED, ReviewState.PUBLISHED.label),
+        ],
+        initial=ReviewState.DRAFT,
+    )
+    reason = forms.CharField(label=_("reason (kept in the history)"), required=False, max_length=80)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Curators' imports arrive as drafts. A reviewer's may go straight into review; only a
+        # superuser's may arrive published, since publishing one's own import skips four eyes.
+        if not services.is_reviewer(user):
+            del self.fields["review_state"]
+        elif not user.is_superuser:
+            self.fields["review_state"].choices = self.fields["review_state"].choices[:2]
+
+    def clean_spreadsheet(self):
+        upload = self.cleaned_data["spreadsheet"]
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in settings.IMPORT_ALLOWED_EXTENSIONS:
+            raise forms.ValidationError(_("Upload a .csv or .xlsx spreadsheet."))
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)d bytes.")
+                % {"limit": settings.IMPORT_MAX_UPLOAD_BYTES}
+            )
+        return upload
+
+
+SESSION_KEY = "closures_import"
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class SpreadsheetImport:
+    """Upload → preview (a dry run, nothing written) → confirm (one atomic import).
+
+    The upload waits in IMPORT_PREVIEW_DIR under a random token that only this session
+    knows, so one curator cannot confirm another's file and nothing is trusted from the
+    browser except the token.
+    """
+
+    def __init__(self, model_admin, request):
+        self.model_admin, self.request = model_admin, request
+
+    def render(self, template: str, **context):
+        context = {
+            **self.model_admin.admin_site.each_context(self.request),
+            "opts": Organisation._meta,
+            "title": _("Import a spreadsheet"),
+            **context,
+        }
+        return TemplateResponse(self.request, template, context)
+
+    def respond(self):
+        if self.request.method == "POST" and "token" in self.request.POST:
+            return self.confirm()
+        form = ImportUploadForm(
+            self.request.POST or None, self.request.FILES or None, user=self.request.user
+        )
+        if self.request.method != "POST" or not form.is_valid():
+            return self.render("admin/closures/import_upload.html", form=form)
+        upload = form.cleaned_data["spreadsheet"]
+        token = self.store(upload)
+        pending = {
+            "filename": Path(upload.name).name,
+            "review_state": form.cleaned_data.get("review_state") or ReviewState.DRAFT,
+            "reason": form.cleaned_data["reason"],
+        }
+        self.request.session[SESSION_KEY] = {token: pending}
+        preview = services.preview_import(
+            file=self.path(token), filename=pending["filename"], **self.options(pending)
+        )
+        return self.render(
+            "admin/closures/import_preview.html", preview=preview, token=token, pending=pending
+        )
+
+    def confirm(self):
+        token = self.request.POST["token"]
+        pending = self.request.session.get(SESSION_KEY, {}).get(token)
+        if not TOKEN_PATTERN.match(token) or pending is None or not self.path(token).exists():
+            raise Http404("This import has expired; upload the spreadsheet again.")
+        try:
+            report = services.import_spreadsheet(
+                file=self.path(token), filename=pending["filename"], **self.options(pending)
+            )
+        except services.ImportFailed as failure:
+            return self.render(
+                "admin/closures/import_preview.html",
+                preview=services.ImportPreview(problems=failure.problems),
+                pending=pending,
+            )
+        finally:
+            self.path(token).unlink(missing_ok=True)
+            self.request.session.pop(SESSION_KEY, None)
+        self.model_admin.message_user(self.request, report.summary(), messages.SUCCESS)
+        return redirect("admin:closures_organisation_changelist")
+
+    def options(self, pending: dict) -> dict:
+        reason = f"Imported from {pending['filename']}"
+        if pending["reason"]:
+            reason = f"{reason}: {pending['reason']}"
+        return {
+            "review_state": pending["review_state"],
+            "user": self.request.user,
+            "reason": reason[:100],
+        }
+
+    def store(self, upload) -> str:
+        token = secrets.token_urlsafe(24)
+        directory = Path(settings.IMPORT_PREVIEW_DIR)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(self.path(token), "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        return token
+
+    def path(self, token: str) -> Path:
+        return Path(settings.IMPORT_PREVIEW_DIR) / f"{token}.upload"
