@@ -101,7 +101,8 @@ def load(
 
     def worker(offset: int):
         client = Client(base.hostname, port, timeout)
-        turn = offset
+        # Clients start spread over the list, so a short run still reaches every URL.
+        turn = offset * len(urls) // clients
         while time.monotonic() < deadline:
             path = urls[turn % len(urls)]
             turn += 1

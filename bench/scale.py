@@ -65,7 +65,7 @@ OTHER_PAGES = {"overview": "/en/", "feed": "/en/feed/", "data page": "/en/data/"
 MIXED_EXTRA_URLS = [
     "/en/",
     "/api/v1/organisations/",
-    "/api/v1/organisations/synthetic-000042/",
+    "/api/v1/organisations/synthetic-000042/",  # published by seed_synthetic at any size
     "/api/v1/organisations/?org_type=union&status=disbanded",
     "/api/v1/export/events.csv?q=Sha+Tin&org_type=fund",
 ]

@@ -45,6 +45,9 @@ def wait_for(check, seconds: float) -> None:
 @contextlib.contextmanager
 def served(env: dict, port: int):
     """Run Redis and gunicorn (DEBUG off, WORKERS workers) on loopback; yield the base URL."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is in use: set BENCH_PORT to a free one")
     directory = Path(tempfile.mkdtemp(prefix="registry-bench-serve-"))
     redis_port = free_port()
     redis = subprocess.Popen(
@@ -93,7 +96,13 @@ def served(env: dict, port: int):
             stderr=open(directory / "gunicorn.log", "w"),  # noqa: SIM115
         )
         client = Client("127.0.0.1", port, 60)
-        wait_for(lambda: client.get("/robots.txt")[0] == 200, 60)
+
+        def answering() -> bool:
+            if gunicorn.poll() is not None:
+                raise SystemExit("gunicorn exited; see its log")
+            return client.get("/robots.txt")[0] == 200
+
+        wait_for(answering, 60)
         client.close()
         server = Server(f"http://127.0.0.1:{port}", port, redis_port)
         server.warm_workers()

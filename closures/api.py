@@ -21,7 +21,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports
+from . import caching, exports
 from .filters import RegistryFilterSet
 from .models import (
     Citation,
@@ -118,6 +118,24 @@ class RegistryFiltering:
         return self.registry_filterset().filter_events(events)
 
 
+class VersionCachedReads:
+    """Repeated anonymous reads come from the shared cache, keyed by the data version.
+
+    The cache is consulted inside the view, after DRF has authenticated and throttled the
+    request, so the anonymous rate limit still counts every request.
+    """
+
+    def list(self, request, *args, **kwargs):
+        return caching.cached_api_read(
+            request, lambda: super(VersionCachedReads, self).list(request, *args, **kwargs)
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        return caching.cached_api_read(
+            request, lambda: super(VersionCachedReads, self).retrieve(request, *args, **kwargs)
+        )
+
+
 CURSOR_ORDERINGS = {
     "name": ("name_en", "slug"),
     "-name": ("-name_en", "-slug"),
@@ -127,7 +145,7 @@ CURSOR_ORDERINGS = {
 
 
 @extend_schema(parameters=FILTER_PARAMETERS)
-class OrganisationViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
+class OrganisationViewSet(VersionCachedReads, RegistryFiltering, viewsets.ReadOnlyModelViewSet):
     """Public organisations; a detail carries its public events and their citations."""
 
     lookup_field = "slug"
@@ -160,7 +178,7 @@ class OrganisationViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(parameters=FILTER_PARAMETERS)
-class EventViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
+class EventViewSet(VersionCachedReads, RegistryFiltering, viewsets.ReadOnlyModelViewSet):
     """Public events, one per step on an organisation's timeline, with their citations."""
 
     serializer_class = EventSerializer
@@ -176,7 +194,7 @@ class EventViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(parameters=FILTER_PARAMETERS)
-class SourceViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
+class SourceViewSet(VersionCachedReads, RegistryFiltering, viewsets.ReadOnlyModelViewSet):
     """Sources cited by public events (those of the selected events, when filtered)."""
 
     serializer_class = SourceSerializer

@@ -8,6 +8,7 @@ and no invalidation message can be lost. The key also holds a hash of the code a
 a deployment that changes a page never serves the page the previous code rendered.
 """
 
+import contextvars
 import hashlib
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
+from rest_framework.response import Response
 
 from .models import RegistryVersion
 
@@ -33,6 +35,8 @@ CACHED_PAGE_NAMESPACE = "closures"
 CODE_DIRECTORIES = ("closures", "registry", "templates", "locale")
 CODE_SUFFIXES = (".py", ".html", ".mo", ".txt", ".xml", ".md")
 REQUEST_ATTRIBUTE = "_registry_data_version"
+# The version the current request read, for code that has no request (a form's choices).
+request_version: contextvars.ContextVar = contextvars.ContextVar("request_version", default=None)
 
 
 @cache
@@ -52,9 +56,12 @@ def data_version(request=None) -> RegistryVersion:
     """The current data version, read from the database at most once per request."""
     if request is not None and hasattr(request, REQUEST_ATTRIBUTE):
         return getattr(request, REQUEST_ATTRIBUTE)
+    if request is None and request_version.get() is not None:
+        return request_version.get()
     version = RegistryVersion.current()
     if request is not None:
         setattr(request, REQUEST_ATTRIBUTE, version)
+        request_version.set(version)
     return version
 
 
@@ -115,7 +122,11 @@ class PublicCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        token = request_version.set(None)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_version.reset(token)
         validators = getattr(request, "_public_validators", None)
         if validators is None or response.status_code != 200 or response.cookies:
             return response
@@ -145,7 +156,8 @@ class PublicCacheMiddleware:
             return with_validators(not_modified, etag, last_modified)
         page_key = None
         if match.namespace == CACHED_PAGE_NAMESPACE:
-            page_key = key("page", version, get_language() or "", request.get_full_path())
+            # The whole address: pages carry absolute links built from the host.
+            page_key = key("page", version, get_language() or "", request.build_absolute_uri())
             stored = shared_cache.get(page_key)
             if stored is not None:
                 request._public_validators = (etag, last_modified, None)
@@ -160,6 +172,22 @@ def with_validators(response, etag: str, last_modified):
     response["Last-Modified"] = http_date(last_modified.timestamp())
     patch_cache_control(response, public=True, max_age=SHARED_MAX_AGE_SECONDS)
     patch_vary_headers(response, ("Accept-Language",))
+    return response
+
+
+def cached_api_read(request, read):
+    """Answer an anonymous API read from the shared cache, keyed by the data version."""
+    if not is_anonymous(request):
+        return read()
+    version = data_version(request._request)
+    parts = (get_language() or "", request.build_absolute_uri(), request.accepted_media_type or "")
+    cache_key = key("api", version, *parts)
+    data = shared_cache.get(cache_key)
+    if data is not None:
+        return Response(data)
+    response = read()
+    if response.status_code == 200:
+        shared_cache.set(cache_key, response.data, TIMEOUT_SECONDS)
     return response
 
 

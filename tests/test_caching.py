@@ -310,3 +310,17 @@ def test_grouped_facet_counts_equal_one_count_per_option(make_public_organisatio
         for name, facet in reference_counts(data).items()
     }
     assert computed == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/organisations/", "/api/v1/events/", "/api/v1/organisations/?org_type=union"]
+)
+def test_api_reads_show_a_publish_at_once(
+    client, public_union, draft_union, curator, reviewer, url
+):
+    slug = f'"{draft_union.slug}"'.encode()
+    assert slug not in client.get(url).content
+    assert slug not in client.get(url).content  # now from the cache
+    services.submit_for_review(record=draft_union, user=curator)
+    services.publish(record=draft_union, user=reviewer)
+    assert slug in client.get(url).content
