@@ -26,8 +26,6 @@ from .models import RegistryVersion
 # Pages are whole responses; facet counts and overview figures are smaller pieces reused by
 # many pages. An old version's entries are never read again and expire on their own.
 TIMEOUT_SECONDS = 24 * 60 * 60
-# How long a browser, proxy or CDN may keep an anonymous public response without asking.
-SHARED_MAX_AGE_SECONDS = 60
 PUBLIC_NAMESPACES = frozenset({"closures", "api"})
 # Views whose answers do not come from the registry's data: the code and settings make them.
 NOT_CONDITIONAL_URL_NAMES = frozenset({"schema", "docs", "about"})
@@ -170,7 +168,7 @@ def with_validators(response, etag: str, last_modified):
     """Let browsers and shared caches keep the response briefly and revalidate it cheaply."""
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified.timestamp())
-    patch_cache_control(response, public=True, max_age=SHARED_MAX_AGE_SECONDS)
+    patch_cache_control(response, public=True, max_age=settings.PUBLIC_CACHE_MAX_AGE)
     patch_vary_headers(response, ("Accept-Language",))
     return response
 

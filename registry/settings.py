@@ -215,6 +215,9 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds a browser or CDN may keep an anonymous public response without asking again: an
+# embargo reaches copies kept outside this server only after this long (0: always ask).
+PUBLIC_CACHE_MAX_AGE = int(os.environ.get("PUBLIC_CACHE_MAX_AGE", "60"))
 
 # --- Celery -----------------------------------------------------------------------------
 
