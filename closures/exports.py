@@ -1,9 +1,9 @@
 """Bulk exports that stream: memory stays flat whatever the number of rows.
 
 One row per event, flattened with its organisation's fields and its sources, in CSV, JSON or
-NDJSON; and organisations and sources as CSV. Multi-valued cells are joined with
-MULTI_VALUE_SEPARATOR. Cells that a spreadsheet would run as a formula are prefixed with an
-apostrophe. On PostgreSQL the events CSV comes straight from `COPY … TO STDOUT`, which gives
+NDJSON; and organisations and sources as CSV. The columns, their order and how each cell is
+made are declared in columns.py. Cells that a spreadsheet would run as a formula are prefixed
+with an apostrophe. On PostgreSQL the events CSV comes straight from `COPY … TO STDOUT`, which gives
 the same bytes as the portable path (the tests compare them) several times faster.
 """
 
@@ -12,66 +12,21 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.models.functions import Collate
 
-from .dates import iso_partial_date
+from . import columns
 from .models import Alias, Citation, Event, Source
 
-MULTI_VALUE_SEPARATOR = " | "
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000
 RELAY_BYTES = 1 << 18
 
-EVENT_COLUMNS = [
-    "event_id",
-    "organisation_id",
-    "organisation_name_en",
-    "organisation_name_zh",
-    "organisation_acronym",
-    "organisation_type",
-    "organisation_status",
-    "event_type",
-    "announced",
-    "announced_precision",
-    "effective",
-    "effective_precision",
-    "destination_country",
-    "destination_city",
-    "stated_reason_en",
-    "stated_reason_zh",
-    "reasons",
-    "confidence",
-    "source_ids",
-    "source_urls",
-    "updated_at",
-]
-ORGANISATION_COLUMNS = [
-    "organisation_id",
-    "name_en",
-    "name_zh",
-    "acronym",
-    "aliases",
-    "organisation_type",
-    "status",
-    "founded_year",
-    "website",
-    "wikidata_id",
-    "latest_event_on",
-    "first_published_at",
-    "updated_at",
-]
-SOURCE_COLUMNS = [
-    "source_id",
-    "url",
-    "title",
-    "publisher",
-    "language",
-    "published_on",
-    "accessed_on",
-    "source_type",
-    "archived_url",
-]
+EVENT_COLUMNS = columns.names(columns.EVENT)
+ORGANISATION_COLUMNS = columns.names(columns.ORGANISATION)
+SOURCE_COLUMNS = columns.names(columns.SOURCE)
+CITATION_COLUMNS = columns.names(columns.CITATION)
 
 
 def neutralise(value) -> str:
@@ -80,36 +35,12 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def timestamp(value) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
-
-
 # --- Events ---------------------------------------------------------------------------------
 
 
 def event_rows(events) -> Iterator[dict]:
     """Flattened public events, in a stable order, two extra queries per chunk of rows."""
-    fields = [
-        "pk",
-        "uid",
-        "organisation__slug",
-        "organisation__name_en",
-        "organisation__name_zh",
-        "organisation__acronym",
-        "organisation__org_type",
-        "organisation__public_status",
-        "event_type",
-        "announced_on",
-        "announced_precision",
-        "effective_on",
-        "effective_precision",
-        "destination_country",
-        "destination_city",
-        "stated_reason_en",
-        "stated_reason_zh",
-        "confidence",
-        "updated_at",
-    ]
+    fields = ["pk", *columns.value_fields(columns.EVENT)]
     order = ["organisation__slug", "uid"]
     if events.db and connections[events.db].vendor == "postgresql":
         # Byte order, as the COPY path sorts, whatever the database's collation.
@@ -132,29 +63,12 @@ def _flatten_events(chunk: list[dict]) -> Iterator[dict]:
         sources[event_id][uid] = url
     for row in chunk:
         cited = sorted(sources[row["pk"]].items())
-        yield {
-            "event_id": row["uid"],
-            "organisation_id": row["organisation__slug"],
-            "organisation_name_en": row["organisation__name_en"],
-            "organisation_name_zh": row["organisation__name_zh"],
-            "organisation_acronym": row["organisation__acronym"],
-            "organisation_type": row["organisation__org_type"],
-            "organisation_status": row["organisation__public_status"],
-            "event_type": row["event_type"],
-            "announced": iso_partial_date(row["announced_on"], row["announced_precision"]),
-            "announced_precision": row["announced_precision"] if row["announced_on"] else "",
-            "effective": iso_partial_date(row["effective_on"], row["effective_precision"]),
-            "effective_precision": row["effective_precision"] if row["effective_on"] else "",
-            "destination_country": row["destination_country"] or "",
-            "destination_city": row["destination_city"],
-            "stated_reason_en": row["stated_reason_en"],
-            "stated_reason_zh": row["stated_reason_zh"],
-            "reasons": MULTI_VALUE_SEPARATOR.join(sorted(reasons[row["pk"]])),
-            "confidence": row["confidence"],
-            "source_ids": MULTI_VALUE_SEPARATOR.join(uid for uid, _ in cited),
-            "source_urls": MULTI_VALUE_SEPARATOR.join(url for _, url in cited),
-            "updated_at": timestamp(row["updated_at"]),
+        related = {
+            "reasons": sorted(reasons[row["pk"]]),
+            "source_ids": [uid for uid, _ in cited],
+            "source_urls": [url for _, url in cited],
         }
+        yield columns.flatten(columns.EVENT, row, related)
 
 
 def event_export_sql(events=None) -> tuple[str, tuple]:
@@ -184,37 +98,41 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
             f"THEN '''' || {text} ELSE {text} END"
         )
 
-    separator = MULTI_VALUE_SEPARATOR.replace("'", "''")
-    columns = [
-        "e.uid",
-        "o.slug",
-        "o.name_en",
-        "o.name_zh",
-        "o.acronym",
-        "o.org_type",
-        "o.public_status",
-        "e.event_type",
-        iso("announced"),
-        precision("announced"),
-        iso("effective"),
-        precision("effective"),
-        "e.destination_country",
-        "e.destination_city",
-        "e.stated_reason_en",
-        "e.stated_reason_zh",
-        f"(SELECT string_agg(r.reason_id, '{separator}' ORDER BY r.reason_id COLLATE \"C\") "
-        "FROM closures_event_reasons r WHERE r.event_id = e.id)",
-        "e.confidence",
-        f"(SELECT string_agg(s.uid, '{separator}' ORDER BY s.uid COLLATE \"C\") FROM "
-        "(SELECT DISTINCT s.uid FROM closures_citation c JOIN closures_source s "
-        "ON s.id = c.source_id WHERE c.event_id = e.id) s)",
-        f"(SELECT string_agg(s.url, '{separator}' ORDER BY s.uid COLLATE \"C\") FROM "
-        "(SELECT DISTINCT s.uid, s.url FROM closures_citation c JOIN closures_source s "
-        "ON s.id = c.source_id WHERE c.event_id = e.id) s)",
-        "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-    ]
+    separator = columns.MULTI_VALUE_SEPARATOR.replace("'", "''")
+    distinct_sources = (
+        "FROM closures_citation c JOIN closures_source s ON s.id = c.source_id "
+        "WHERE c.event_id = e.id"
+    )
+    expressions = {
+        "event_id": "e.uid",
+        "organisation_id": "o.slug",
+        "organisation_name_en": "o.name_en",
+        "organisation_name_zh": "o.name_zh",
+        "organisation_acronym": "o.acronym",
+        "organisation_type": "o.org_type",
+        "organisation_status": "o.public_status",
+        "event_type": "e.event_type",
+        "announced": iso("announced"),
+        "announced_precision": precision("announced"),
+        "effective": iso("effective"),
+        "effective_precision": precision("effective"),
+        "destination_country": "e.destination_country",
+        "destination_city": "e.destination_city",
+        "stated_reason_en": "e.stated_reason_en",
+        "stated_reason_zh": "e.stated_reason_zh",
+        "reasons": f"(SELECT string_agg(r.reason_id, '{separator}' ORDER BY r.reason_id "
+        'COLLATE "C") FROM closures_event_reasons r WHERE r.event_id = e.id)',
+        "confidence": "e.confidence",
+        "source_ids": f"(SELECT string_agg(s.uid, '{separator}' ORDER BY s.uid COLLATE \"C\") "
+        f"FROM (SELECT DISTINCT s.uid {distinct_sources}) s)",
+        "source_urls": f"(SELECT string_agg(s.url, '{separator}' ORDER BY s.uid COLLATE \"C\") "
+        f"FROM (SELECT DISTINCT s.uid, s.url {distinct_sources}) s)",
+        "updated_at": "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    }
+    if list(expressions) != EVENT_COLUMNS:
+        raise ImproperlyConfigured("event_export_sql must give the columns of columns.EVENT.")
     sql = (
-        f"SELECT {', '.join(cell(column) for column in columns)} "
+        f"SELECT {', '.join(cell(expression) for expression in expressions.values())} "
         "FROM closures_event e JOIN closures_organisation o ON o.id = e.organisation_id "
         f"WHERE e.id IN ({ids_sql}) "
         'ORDER BY o.slug COLLATE "C", e.uid COLLATE "C"'
@@ -226,21 +144,7 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
 
 
 def organisation_rows(organisations) -> Iterator[dict]:
-    fields = [
-        "pk",
-        "slug",
-        "name_en",
-        "name_zh",
-        "acronym",
-        "org_type",
-        "public_status",
-        "founded_year",
-        "website",
-        "wikidata_id",
-        "public_latest_event_on",
-        "first_published_at",
-        "updated_at",
-    ]
+    fields = ["pk", *columns.value_fields(columns.ORGANISATION)]
     rows = organisations.order_by("slug").values(*fields).iterator(CHUNK_SIZE)
     for chunk in _chunks(rows):
         aliases = defaultdict(list)
@@ -249,36 +153,24 @@ def organisation_rows(organisations) -> Iterator[dict]:
         ).values_list("organisation_id", "name"):
             aliases[organisation_id].append(name)
         for row in chunk:
-            latest = row["public_latest_event_on"]
-            yield {
-                "organisation_id": row["slug"],
-                "name_en": row["name_en"],
-                "name_zh": row["name_zh"],
-                "acronym": row["acronym"],
-                "aliases": MULTI_VALUE_SEPARATOR.join(sorted(aliases[row["pk"]])),
-                "organisation_type": row["org_type"],
-                "status": row["public_status"],
-                "founded_year": row["founded_year"] or "",
-                "website": row["website"],
-                "wikidata_id": row["wikidata_id"],
-                "latest_event_on": latest.isoformat() if latest else "",
-                "first_published_at": timestamp(row["first_published_at"]),
-                "updated_at": timestamp(row["updated_at"]),
-            }
+            related = {"aliases": sorted(aliases[row["pk"]])}
+            yield columns.flatten(columns.ORGANISATION, row, related)
 
 
 def source_rows(sources) -> Iterator[dict]:
-    fields = ["uid", "url", "title", "publisher", "language", "published_on", "accessed_on"]
-    fields += ["source_type", "archived_url"]
-    for row in sources.order_by("uid").values(*fields).iterator(CHUNK_SIZE):
-        yield {
-            "source_id": row["uid"],
-            **{name: row[name] for name in ("url", "title", "publisher", "language")},
-            "published_on": row["published_on"].isoformat() if row["published_on"] else "",
-            "accessed_on": row["accessed_on"].isoformat() if row["accessed_on"] else "",
-            "source_type": row["source_type"],
-            "archived_url": row["archived_url"],
-        }
+    rows = sources.order_by("uid").values(*columns.value_fields(columns.SOURCE))
+    for row in rows.iterator(CHUNK_SIZE):
+        yield columns.flatten(columns.SOURCE, row)
+
+
+def citation_rows(events) -> Iterator[dict]:
+    citations = (
+        Citation.objects.filter(event__in=events)
+        .order_by("event__uid", "source__uid")
+        .values(*columns.value_fields(columns.CITATION), "claims")
+    )
+    for row in citations.iterator(CHUNK_SIZE):
+        yield columns.flatten(columns.CITATION, row, {"claims": sorted(row["claims"] or [])})
 
 
 def public_sources_of(events):

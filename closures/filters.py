@@ -15,6 +15,7 @@ from django.db.models.functions import ExtractYear
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from . import caching
 from .models import (
@@ -68,12 +69,55 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class EventCriterion:
+    """A filter that describes the one event an organisation must have, not the organisation.
+
+    It does not narrow the queryset by itself: `condition()` gives its part of the event as a
+    Q object, and RegistryFilterSet joins the parts of every event criterion given into one
+    "an event matching all of these" condition, for organisations and for event lists alike.
+    """
+
+    def filter(self, queryset, value):
+        return queryset
+
+    def condition(self, value) -> Q | None:
+        raise NotImplementedError
+
+
+class EventChoiceCriterion(EventCriterion, django_filters.MultipleChoiceFilter):
+    def condition(self, value):
+        return Q(**{f"{self.field_name}__in": value}) if value else None
+
+
+class EventPeriodCriterion(EventCriterion, django_filters.DateFilter):
+    """`date_from` / `date_to`: a date known only to the month or year matches a range it
+    overlaps, so the bound is compared with the other end of the event's period."""
+
+    def condition(self, value):
+        return Q(**{self.field_name: value}) if value else None
+
+
+@extend_schema_field({"type": "integer", "description": "An event in this year."})
+class EventYearCriterion(EventCriterion, django_filters.NumberFilter):
+    def condition(self, value):
+        if value is None:
+            return None
+        year = int(value)
+        return Q(occurred_to__gte=dt.date(year, 1, 1), occurred_from__lte=dt.date(year, 12, 31))
+
+
 class RegistryFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_search",
         max_length=MAX_QUERY_LENGTH,
-        help_text=_("Names in English or Chinese, aliases, acronyms and stated reasons."),
+        help_text=_("Names in English or Chinese, aliases, acronyms, IDs and stated reasons."),
+    )
+    search = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        max_length=MAX_QUERY_LENGTH,
+        help_text=_("The same as `q`."),
     )
     # One value per organisation, so no DISTINCT: it would sort the page on every column.
     org_type = django_filters.MultipleChoiceFilter(
@@ -85,26 +129,40 @@ class RegistryFilterSet(django_filters.FilterSet):
         choices=Status.choices,
         distinct=False,
     )
-    event_type = django_filters.MultipleChoiceFilter(
-        label=_("Event"), choices=EventType.choices, method="filter_by_events"
+    event_type = EventChoiceCriterion(
+        label=_("Event"), field_name="event_type", choices=EventType.choices
     )
-    reason = django_filters.MultipleChoiceFilter(
-        label=_("Reason"), choices=ReasonCategory.choices, method="filter_by_events"
+    reason = EventChoiceCriterion(
+        label=_("Reason"), field_name="reasons__code", choices=ReasonCategory.choices
     )
-    country = django_filters.MultipleChoiceFilter(
-        label=_("Destination"), choices=country_choices, method="filter_by_events"
+    # Its choices come from the data, so the API schema states only their type.
+    country = extend_schema_field(
+        {"type": "string", "description": "ISO 3166-1 alpha-2 code of a relocation's destination."}
+    )(
+        EventChoiceCriterion(
+            label=_("Destination"),
+            field_name="destination_country",
+            choices=country_choices,
+            help_text=_("ISO 3166-1 alpha-2 code of the country a relocation went to."),
+        )
     )
-    year = django_filters.NumberFilter(
+    year = EventYearCriterion(
         label=_("Year"),
-        method="filter_by_events",
         min_value=FIRST_YEAR,
         max_value=LAST_YEAR,
+        help_text=_("An event in this year."),
     )
-    date_from = django_filters.DateFilter(
-        label=_("From"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
+    date_from = EventPeriodCriterion(
+        label=_("From"),
+        field_name="occurred_to__gte",
+        help_text=_("An event on or after this date."),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    date_to = django_filters.DateFilter(
-        label=_("To"), method="filter_by_events", widget=forms.DateInput(attrs={"type": "date"})
+    date_to = EventPeriodCriterion(
+        label=_("To"),
+        field_name="occurred_from__lte",
+        help_text=_("An event on or before this date."),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     updated_since = UtcDateTimeFilter(
         label=_("Changed since"),
@@ -129,10 +187,6 @@ class RegistryFilterSet(django_filters.FilterSet):
     def filter_updated_since(self, queryset, name, value):
         return queryset.changed_since(value)
 
-    def filter_by_events(self, queryset, name, value):
-        # All event criteria are applied together in filter_queryset: they describe one event.
-        return queryset
-
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         event_condition = self.event_condition()
@@ -145,28 +199,16 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     def event_condition(self) -> Q | None:
         """Return the event criteria as one condition, or None when none was given."""
-        data = self.form.cleaned_data
-        conditions = []
-        if data.get("event_type"):
-            conditions.append(Q(event_type__in=data["event_type"]))
-        if data.get("reason"):
-            conditions.append(Q(reasons__code__in=data["reason"]))
-        if data.get("country"):
-            conditions.append(Q(destination_country__in=data["country"]))
-        start, end = data.get("date_from"), data.get("date_to")
-        if data.get("year") is not None:
-            year = int(data["year"])
-            start = max(start or dt.date(year, 1, 1), dt.date(year, 1, 1))
-            end = min(end or dt.date(year, 12, 31), dt.date(year, 12, 31))
-        # A date known only to the month or year matches a range it overlaps.
-        if start:
-            conditions.append(Q(occurred_to__gte=start))
-        if end:
-            conditions.append(Q(occurred_from__lte=end))
-        if not conditions:
+        parts = [
+            criterion.condition(self.form.cleaned_data.get(name))
+            for name, criterion in self.filters.items()
+            if isinstance(criterion, EventCriterion)
+        ]
+        parts = [part for part in parts if part is not None]
+        if not parts:
             return None
         condition = Q()
-        for part in conditions:
+        for part in parts:
             condition &= part
         return condition
 
@@ -176,7 +218,12 @@ class RegistryFilterSet(django_filters.FilterSet):
         Without a criterion on the organisation itself, an event meeting the event criteria
         belongs to an organisation they select: the organisations need no second look.
         """
-        if any(self.data.get(name) for name in self.ORGANISATION_CRITERIA):
+        organisation_criteria = [
+            name
+            for name, criterion in self.filters.items()
+            if not isinstance(criterion, EventCriterion | django_filters.OrderingFilter)
+        ]
+        if any(self.data.get(name) for name in organisation_criteria):
             organisations = self.filter_queryset(Organisation.objects.public())
             events = events.filter(organisation__in=organisations)
         event_condition = self.event_condition()
@@ -186,7 +233,6 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     # --- Facet counts -------------------------------------------------------------------
 
-    ORGANISATION_CRITERIA = ("q", "org_type", "status", "updated_since")
     ORGANISATION_FACETS = {"org_type": "org_type", "status": "public_status"}
     EVENT_FACETS = {
         "event_type": "event_type",

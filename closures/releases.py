@@ -13,134 +13,35 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import exports, services
+from . import columns, exports, services
 from .models import (
     Alias,
     Citation,
-    Claim,
-    Confidence,
     Event,
-    EventType,
     Organisation,
-    OrganisationType,
-    ReasonCategory,
     Release,
     Source,
-    SourceType,
-    Status,
 )
-from .models import Language as SourceLanguage
 
 TITLE = "Hong Kong Civil Society Closures Registry"
 LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
-PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
-
-
-def described(model, name: str) -> str:
-    field = model._meta.get_field(name)
-    text = str(field.help_text or "") or str(field.verbose_name).capitalize() + "."
-    return text
-
-
-def field(name, description, type_="string", enum=None, pattern=None, required=False):
-    spec = {"name": name, "type": type_, "description": description}
-    constraints = {}
-    if enum is not None:
-        constraints["enum"] = list(enum)
-    if pattern:
-        constraints["pattern"] = pattern
-    if required:
-        constraints["required"] = True
-    if constraints:
-        spec["constraints"] = constraints
-    return spec
-
-
-def multi(text: str) -> str:
-    return f"{text} Several values are joined with '{exports.MULTI_VALUE_SEPARATOR}'."
 
 
 def resource_schemas() -> dict:
-    """Table Schemas of the package, described from the models' own help texts and choices."""
-    organisation_id = field("organisation_id", described(Organisation, "slug"), required=True)
+    """Table Schemas of the package, from the data dictionary in columns.py."""
+    fields = {
+        name: [column.table_schema() for column in table] for name, table in columns.TABLES.items()
+    }
     return {
-        "organisations": {
-            "fields": [
-                organisation_id,
-                field("name_en", "English name."),
-                field("name_zh", described(Organisation, "name_zh")),
-                field("acronym", "Acronym."),
-                field("aliases", multi("Aliases and former names.")),
-                field("organisation_type", "Type of organisation.", enum=OrganisationType.values),
-                field(
-                    "status",
-                    "Current status, derived from its latest public closure step.",
-                    enum=Status.values,
-                ),
-                field("founded_year", "Year founded.", "integer"),
-                field("website", "Website."),
-                field("wikidata_id", described(Organisation, "wikidata_id")),
-                field("latest_event_on", described(Organisation, "public_latest_event_on"), "date"),
-                field("first_published_at", "When the record was first published.", "datetime"),
-                field("updated_at", "When the record last changed.", "datetime"),
-            ],
-            "primaryKey": ["organisation_id"],
-        },
+        "organisations": {"fields": fields["organisations"], "primaryKey": ["organisation_id"]},
         "events": {
-            "fields": [
-                field("event_id", described(Event, "uid"), required=True),
-                {**organisation_id, "description": "The organisation the event happened to."},
-                field("organisation_name_en", "English name of the organisation."),
-                field("organisation_name_zh", "Chinese name of the organisation."),
-                field("organisation_acronym", "Acronym of the organisation."),
-                field("organisation_type", "Type of organisation.", enum=OrganisationType.values),
-                field(
-                    "organisation_status", "Current status of the organisation.", enum=Status.values
-                ),
-                field("event_type", "What happened.", enum=EventType.values),
-                field(
-                    "announced",
-                    "When it was announced, as YYYY, YYYY-MM or YYYY-MM-DD at its precision.",
-                    pattern=PARTIAL_DATE,
-                ),
-                field(
-                    "announced_precision",
-                    described(Event, "announced_precision"),
-                    enum=["day", "month", "year", ""],
-                ),
-                field(
-                    "effective",
-                    "When it took effect, as YYYY, YYYY-MM or YYYY-MM-DD at its precision.",
-                    pattern=PARTIAL_DATE,
-                ),
-                field(
-                    "effective_precision",
-                    described(Event, "effective_precision"),
-                    enum=["day", "month", "year", ""],
-                ),
-                field("destination_country", described(Event, "destination_country")),
-                field("destination_city", "For relocations: the city, where known."),
-                field("stated_reason_en", described(Event, "stated_reason_en")),
-                field("stated_reason_zh", "The stated reason in Chinese."),
-                field(
-                    "reasons",
-                    multi(
-                        described(Event, "reasons")
-                        + " Codes: "
-                        + ", ".join(ReasonCategory.values)
-                        + "."
-                    ),
-                ),
-                field("confidence", described(Event, "confidence"), enum=Confidence.values),
-                field("source_ids", multi("IDs of the sources cited for the event.")),
-                field("source_urls", multi("URLs of those sources, in the same order.")),
-                field("updated_at", "When the event last changed.", "datetime"),
-            ],
+            "fields": fields["events"],
             "primaryKey": ["event_id"],
             "foreignKeys": [
                 {
@@ -149,32 +50,9 @@ def resource_schemas() -> dict:
                 }
             ],
         },
-        "sources": {
-            "fields": [
-                field("source_id", described(Source, "uid"), required=True),
-                field("url", "Address of the source.", required=True),
-                field("title", "Title."),
-                field("publisher", "Publisher."),
-                field("language", "Language of the source.", enum=[*SourceLanguage.values, ""]),
-                field("published_on", "Publication date.", "date"),
-                field("accessed_on", "When a curator read it.", "date"),
-                field("source_type", "Kind of source.", enum=SourceType.values),
-                field("archived_url", described(Source, "archived_url")),
-            ],
-            "primaryKey": ["source_id"],
-        },
+        "sources": {"fields": fields["sources"], "primaryKey": ["source_id"]},
         "citations": {
-            "fields": [
-                field("event_id", "The event the source supports.", required=True),
-                field("source_id", "The source.", required=True),
-                field(
-                    "claims",
-                    multi(
-                        "Which claims the source supports. Codes: " + ", ".join(Claim.values) + "."
-                    ),
-                ),
-                field("quote", described(Citation, "quote")),
-            ],
+            "fields": fields["citations"],
             "primaryKey": ["event_id", "source_id"],
             "foreignKeys": [
                 {
@@ -190,21 +68,6 @@ def resource_schemas() -> dict:
     }
 
 
-def citation_rows(events):
-    citations = (
-        Citation.objects.filter(event__in=events)
-        .order_by("event__uid", "source__uid")
-        .values_list("event__uid", "source__uid", "claims", "quote")
-    )
-    for event_id, source_id, claims, quote in citations.iterator(exports.CHUNK_SIZE):
-        yield {
-            "event_id": event_id,
-            "source_id": source_id,
-            "claims": exports.MULTI_VALUE_SEPARATOR.join(sorted(claims or [])),
-            "quote": quote,
-        }
-
-
 @dataclass
 class Snapshot:
     """The public registry at one moment, as the release's CSV files."""
@@ -218,21 +81,15 @@ def take_snapshot() -> Snapshot:
     organisations = Organisation.objects.public()
     events = Event.objects.public()
     sources = Source.objects.public()
-    columns = {
-        "organisations": exports.ORGANISATION_COLUMNS,
-        "events": exports.EVENT_COLUMNS,
-        "sources": exports.SOURCE_COLUMNS,
-        "citations": ["event_id", "source_id", "claims", "quote"],
-    }
     rows = {
         "organisations": exports.organisation_rows(organisations),
         "events": exports.event_rows(events),
         "sources": exports.source_rows(sources),
-        "citations": citation_rows(events),
+        "citations": exports.citation_rows(events),
     }
     files = {
-        f"data/{name}.csv": b"".join(exports.csv_lines(rows[name], columns[name]))
-        for name in columns
+        f"data/{name}.csv": b"".join(exports.csv_lines(rows[name], columns.names(table)))
+        for name, table in columns.TABLES.items()
     }
     fingerprints = {}
     for slug, updated, event_updated in organisations.annotate(
@@ -294,11 +151,16 @@ def codebook(version: str) -> str:
         "",
         "Each CSV file is UTF-8, comma-separated, every cell quoted. Cells that a spreadsheet",
         "would run as a formula (starting with =, +, - or @) carry a leading apostrophe.",
-        f"Multi-valued cells are joined with `{exports.MULTI_VALUE_SEPARATOR}`.",
+        f"Multi-valued cells are joined with `{columns.MULTI_VALUE_SEPARATOR}`.",
         "Dates known only to the month or year are written `YYYY-MM` or `YYYY`, with their",
-        "precision in the column beside them. Confidence: high — stated by the organisation",
-        "or an official record; medium — reported by reliable media; low — a single or",
-        "indirect report.",
+        "precision in the column beside them. Times are in UTC, written `YYYY-MM-DDTHH:MM:SSZ`.",
+        "",
+        "Confidence levels:",
+        "",
+        *(
+            f"- `{level}`: {definition}."
+            for level, definition in columns.CONFIDENCE_DEFINITIONS.items()
+        ),
         "",
     ]
     for name, schema in resource_schemas().items():
@@ -315,25 +177,21 @@ def codebook(version: str) -> str:
 
 
 def citation_cff(version: str, released_on: dt.date) -> str:
-    return "\n".join(
-        [
-            "cff-version: 1.2.0",
-            "message: If you use this dataset, please cite this release.",
-            "type: dataset",
-            f'title: "{TITLE}"',
-            f'version: "{version}"',
-            f"date-released: {released_on.isoformat()}",
-            "license: CC-BY-4.0",
-            f'url: "{settings.SITE_URL}/en/data/"',
-            "authors:",
-            f'  - name: "{TITLE} curators"',
-            "keywords:",
-            "  - Hong Kong",
-            "  - civil society",
-            "  - National Security Law",
-            "",
-        ]
-    )
+    """CITATION.cff (Citation File Format 1.2), serialised by PyYAML so every value is quoted
+    as YAML requires, whatever the title or URL contains."""
+    citation = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite this release.",
+        "type": "dataset",
+        "title": TITLE,
+        "version": version,
+        "date-released": released_on,
+        "license": "CC-BY-4.0",
+        "url": f"{settings.SITE_URL}/en/data/",
+        "authors": [{"name": f"{TITLE} curators"}],
+        "keywords": ["Hong Kong", "civil society", "National Security Law"],
+    }
+    return yaml.safe_dump(citation, sort_keys=False, allow_unicode=True, width=1000)
 
 
 LICENCE = f"""The data in this package is licensed under the Creative Commons Attribution 4.0

@@ -1,11 +1,15 @@
 """What the API shows of each record. Every field is listed: a curator-only field (notes,
 embargo, review state) can never appear by accident."""
 
+import datetime as dt
+
+from django.db import models
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from . import columns
 from .dates import iso_partial_date
 from .models import Alias, Citation, Event, Organisation, Release, Source
 
@@ -25,13 +29,27 @@ class PartialDateField(serializers.Field):
 extend_schema_field({"type": "string", "nullable": True, "example": "2021-10"})(PartialDateField)
 
 
+class UtcDateTimeField(serializers.DateTimeField):
+    """A time as every machine-readable output writes it: UTC, to the second, with `Z`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format=columns.TIMESTAMP_FORMAT, default_timezone=dt.UTC, **kwargs)
+
+
+class RegistrySerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UtcDateTimeField,
+    }
+
+
 class AliasSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alias
         fields = ["name", "language", "kind"]
 
 
-class CitationSerializer(serializers.ModelSerializer):
+class CitationSerializer(RegistrySerializer):
     source = serializers.SlugRelatedField(slug_field="uid", read_only=True)
     source_url = serializers.CharField(source="source.url", read_only=True)
 
@@ -40,7 +58,7 @@ class CitationSerializer(serializers.ModelSerializer):
         fields = ["source", "source_url", "quote", "claims"]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(RegistrySerializer):
     id = serializers.CharField(source="uid", read_only=True)
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     announced = PartialDateField("announced_precision")
@@ -74,7 +92,7 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrganisationSerializer(serializers.ModelSerializer):
+class OrganisationSerializer(RegistrySerializer):
     id = serializers.CharField(source="slug", read_only=True)
     status = serializers.CharField(source="public_status", read_only=True)
     latest_event_on = serializers.DateField(source="public_latest_event_on", read_only=True)
@@ -121,32 +139,21 @@ class OrganisationDetailSerializer(OrganisationSerializer):
         fields = [*OrganisationSerializer.Meta.fields, "events"]
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(RegistrySerializer):
     id = serializers.CharField(source="uid", read_only=True)
 
     class Meta:
         model = Source
-        fields = [
-            "id",
-            "url",
-            "title",
-            "publisher",
-            "language",
-            "published_on",
-            "accessed_on",
-            "source_type",
-            "archived_url",
-            "archived_at",
-        ]
+        fields = [*columns.api_fields(columns.SOURCE), "archived_at"]
 
 
-class WithdrawnSerializer(serializers.ModelSerializer):
+class WithdrawnSerializer(RegistrySerializer):
     """A tombstone: the ID a synced copy must drop, and the public reason when there is one."""
 
     id = serializers.CharField(source="slug", read_only=True)
     withdrawn = serializers.SerializerMethodField()
     reason = serializers.SerializerMethodField()
-    since = serializers.DateTimeField(source="updated_at", read_only=True)
+    since = UtcDateTimeField(source="updated_at", read_only=True)
 
     class Meta:
         model = Organisation
@@ -165,7 +172,7 @@ class ChoiceSerializer(serializers.Serializer):
     label_zh = serializers.CharField()
 
 
-class ReleaseSerializer(serializers.ModelSerializer):
+class ReleaseSerializer(RegistrySerializer):
     download_url = serializers.SerializerMethodField()
     citation = serializers.SerializerMethodField()
 

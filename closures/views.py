@@ -1,16 +1,17 @@
-"""The public site: listing, record, overview and about pages, robots.txt.
+"""The public site: listing, record, overview, about and data pages, release downloads, robots.txt.
 
 Every page starts from `Organisation.objects.public()` or `Event.objects.public()`.
 """
 
 import json
+from pathlib import Path
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -19,11 +20,13 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from . import caching, charts, releases
+from .columns import CONFIDENCE_DEFINITIONS
 from .dates import DatePrecision
 from .filters import RegistryFilterSet
 from .models import (
     CLOSURE_EVENT_TYPES,
     Citation,
+    Confidence,
     DestinationCountries,
     Event,
     Organisation,
@@ -329,8 +332,15 @@ class OverviewView(TemplateView):
 
 class AboutView(TemplateView):
     def get_context_data(self, **kwargs):
+        # The definitions the codebook and the model's help_text give, in the page's language.
+        levels = [
+            (Confidence(level).label, definition)
+            for level, definition in CONFIDENCE_DEFINITIONS.items()
+        ]
         return super().get_context_data(
-            corrections_email=settings.REGISTRY_CORRECTIONS_EMAIL, **kwargs
+            corrections_email=settings.REGISTRY_CORRECTIONS_EMAIL,
+            confidence_levels=levels,
+            **kwargs,
         )
 
     def get_template_names(self):
@@ -355,6 +365,17 @@ class DataView(TemplateView):
             structured_data=json_ld(releases.dataset_jsonld(latest)),
             **kwargs,
         )
+
+
+def download_release(request, version):
+    """Serve a release's zip; its bytes never change, so caches may keep it for good."""
+    release = get_object_or_404(Release, version=version)
+    path = Path(settings.RELEASES_DIR) / release.filename
+    if not path.is_file():
+        raise Http404("The release file is missing from RELEASES_DIR.")
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=release.filename)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @require_GET

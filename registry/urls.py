@@ -3,9 +3,8 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from closures import api as closures_api
 from closures.sitemaps import SITEMAPS
-from closures.views import robots_txt
+from closures.views import download_release, robots_txt
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,7 +13,7 @@ urlpatterns = [
     path("api/v1/", include("closures.api_urls")),
     path(
         "releases/<str:version>.zip",
-        closures_api.download_release,
+        download_release,
         name="release-download",
     ),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

@@ -23,6 +23,8 @@ from closures.models import (
     Source,
 )
 
+from .scenario import Scenario, build_scenario
+
 _counter = itertools.count(1)
 
 
@@ -97,6 +99,13 @@ def make_public_organisation(make_organisation, make_event):
         return organisation
 
     return make
+
+
+@pytest.fixture
+def scenario(curator, reviewer) -> Scenario:
+    """The shared registry (hkctu, amnesty, apple-daily, an embargoed and a draft record),
+    imported, reviewed, published and embargoed through the services: see tests/scenario.py."""
+    return build_scenario(curator=curator, reviewer=reviewer)
 
 
 # --- Curation (issue 5): users, no internet, eager tasks, a local web server -------------
@@ -176,6 +185,9 @@ class LocalWeb:
     def __init__(self):
         self.requests: list[tuple[str, str, dict]] = []
         self.captures: dict[str, str] = {}
+        # Statuses the Save Page Now stand-in answers first (e.g. 429, 503), one per request,
+        # as a busy archive does before it takes the capture.
+        self.busy_answers: list[int] = []
         # When set, the next snapshot request hangs (until `release` or 60 s), as a worker
         # might be killed in the middle of it.
         self.stall_next_save = False
@@ -225,6 +237,9 @@ class LocalWeb:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length).decode()
                 web.requests.append(("POST", self.path, dict(self.headers)))
+                if web.busy_answers:
+                    self.reply(web.busy_answers.pop(0), b"busy", {"Retry-After": "1"})
+                    return
                 if web.stall_next_save:
                     web.stall_next_save = False
                     web.release.wait(60)

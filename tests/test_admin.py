@@ -13,7 +13,7 @@ def test_curators_add_and_change_but_do_not_delete(curator, model):
     assert not curator.has_perm(f"closures.delete_{model}")
 
 
-def test_curators_cannot_publish_or_embargo(curator):
+def test_curators_lack_the_publish_and_embargo_permissions(curator):
     assert not curator.has_perm("closures.publish_organisation")
     assert not curator.has_perm("closures.embargo_organisation")
 

@@ -1,4 +1,3 @@
-import datetime as dt
 from urllib.parse import urlencode
 
 import pytest
@@ -6,46 +5,9 @@ from django.core.cache import cache
 from django.http import QueryDict
 from django.utils import timezone
 
+from closures import services
 from closures.filters import RegistryFilterSet
-from closures.models import EventType, Organisation, OrganisationType, ReviewState
-
-
-@pytest.fixture
-def registry(make_public_organisation, make_event):
-    ctu = make_public_organisation(
-        slug="hkctu",
-        name_en="Hong Kong Confederation of Trade Unions",
-        name_zh="香港職工會聯盟",
-        acronym="HKCTU",
-        org_type=OrganisationType.UNION,
-        event={"effective_on": dt.date(2021, 10, 1), "effective_precision": "month"},
-    )
-    amnesty = make_public_organisation(
-        slug="amnesty-hk",
-        name_en="Amnesty International Hong Kong",
-        org_type=OrganisationType.INTERNATIONAL_NGO,
-        event={
-            "event_type": EventType.RELOCATED,
-            "destination_country": "TW",
-            "destination_city": "Taipei",
-            "effective_on": dt.date(2021, 12, 31),
-        },
-    )
-    make_event(
-        amnesty,
-        uid="amnesty-secret-move",
-        event_type=EventType.RELOCATED,
-        destination_country="GB",
-        embargoed=True,
-        embargo_reason="Staff at risk.",
-    )
-    make_public_organisation(
-        slug="hidden", name_en="Hidden Union", embargoed=True, embargo_reason="Risk."
-    )
-    for organisation in Organisation.objects.all():
-        organisation.refresh_derived_fields()
-        organisation.save()
-    return ctu, amnesty
+from closures.models import Organisation
 
 
 def ids(client, url):
@@ -54,12 +16,13 @@ def ids(client, url):
     return sorted(row["id"] for row in response.json()["results"])
 
 
-def test_lists_show_public_records_only(client, registry):
-    assert ids(client, "/api/v1/organisations/") == ["amnesty-hk", "hkctu"]
+def test_lists_show_public_records_only(client, scenario):
+    assert ids(client, "/api/v1/organisations/") == ["amnesty", "apple-daily", "hkctu"]
     event_ids = ids(client, "/api/v1/events/")
-    assert "amnesty-secret-move" not in event_ids and len(event_ids) == 2
-    assert client.get("/api/v1/organisations/hidden/").status_code == 404
-    assert client.get("/api/v1/events/amnesty-secret-move/").status_code == 404
+    assert "apple-daily-secret-move" not in event_ids and len(event_ids) == 3
+    for hidden in ("hidden-union", "draft-union"):
+        assert client.get(f"/api/v1/organisations/{hidden}/").status_code == 404
+    assert client.get("/api/v1/events/apple-daily-secret-move/").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -76,7 +39,7 @@ def test_lists_show_public_records_only(client, registry):
         "",
     ],
 )
-def test_api_and_listing_filters_select_the_same_records(client, registry, query):
+def test_api_and_listing_filters_select_the_same_records(client, scenario, query):
     params = QueryDict(query.replace("search=", "q="))
     filterset = RegistryFilterSet(params, queryset=Organisation.objects.public())
     assert filterset.is_valid()
@@ -84,10 +47,13 @@ def test_api_and_listing_filters_select_the_same_records(client, registry, query
     assert ids(client, f"/api/v1/organisations/?{query}") == expected
 
 
-def test_detail_carries_events_with_dates_at_their_precision(client, registry):
-    body = client.get("/api/v1/organisations/hkctu/").json()
+def test_detail_carries_events_with_dates_at_their_precision(client, scenario):
+    body = client.get("/api/v1/organisations/amnesty/").json()
     (event,) = body["events"]
-    assert event["effective"] == "2021-10" and event["effective_precision"] == "month"
+    assert event["effective"] == "2021-12" and event["effective_precision"] == "month"
+    ceased, *embargoed = client.get("/api/v1/organisations/apple-daily/").json()["events"]
+    assert ceased["effective"] == "2022-06-24" and ceased["effective_precision"] == "day"
+    assert embargoed == []
     assert event["citations"][0]["source"].startswith("src-")
     assert "notes" not in body and "review_state" not in body and "embargoed" not in body
 
@@ -105,7 +71,7 @@ def test_detail_carries_events_with_dates_at_their_precision(client, registry):
         "q=" + "x" * 5000,
     ],
 )
-def test_bad_parameters_answer_400_with_a_message(client, registry, query):
+def test_bad_parameters_answer_400_with_a_message(client, scenario, query):
     response = client.get(f"/api/v1/organisations/?{query}")
     if "cursor" in query:
         assert response.status_code == 404  # DRF's answer for an unknown cursor, never 500
@@ -114,7 +80,7 @@ def test_bad_parameters_answer_400_with_a_message(client, registry, query):
         assert response.json()
 
 
-def test_cursor_pages_cover_every_record_once(client, registry, make_public_organisation):
+def test_cursor_pages_cover_every_record_once(client, scenario, make_public_organisation):
     for number in range(5):
         make_public_organisation(slug=f"extra-{number}")
     seen, url = [], "/api/v1/organisations/?page_size=2&ordering=-latest"
@@ -125,27 +91,33 @@ def test_cursor_pages_cover_every_record_once(client, registry, make_public_orga
     assert sorted(seen) == sorted(Organisation.objects.public().values_list("slug", flat=True))
 
 
-def test_updated_since_and_tombstones_let_a_copy_stay_in_sync(client, registry):
-    ctu, amnesty = registry
-    Organisation.objects.update(first_published_at=timezone.now())  # as publishing does
-    later = timezone.now() + dt.timedelta(seconds=1)
-    assert ids(client, "/api/v1/organisations/?" + urlencode({"updated_since": later})) == []
-    Organisation.objects.filter(pk=ctu.pk).update(
-        review_state=ReviewState.WITHDRAWN,
-        withdrawn_reason="Merged into another record.",
-        updated_at=later + dt.timedelta(seconds=1),
+def test_updated_since_and_tombstones_let_a_copy_stay_in_sync(client, scenario):
+    since = timezone.now()
+    assert ids(client, "/api/v1/organisations/?" + urlencode({"updated_since": since})) == []
+    services.withdraw(
+        record=scenario.ctu, user=scenario.reviewer, reason="Merged into another record."
     )
-    Organisation.objects.filter(pk=amnesty.pk).update(
-        embargoed=True, embargo_reason="Staff at risk.", updated_at=later
-    )
-    response = client.get("/api/v1/withdrawn/", {"updated_since": later.isoformat()})
+    services.set_embargo(record=scenario.amnesty, user=scenario.reviewer, reason="Staff at risk.")
+    response = client.get("/api/v1/withdrawn/", {"updated_since": since.isoformat()})
     rows = {row["id"]: row for row in response.json()["results"]}
     assert rows["hkctu"]["withdrawn"] is True
     assert rows["hkctu"]["reason"] == "Merged into another record."
-    # An embargo is announced as a plain disappearance: no reason, never the embargo's.
-    assert rows["amnesty-hk"] == {**rows["amnesty-hk"], "withdrawn": False, "reason": ""}
+    # An embargo is announced as a plain disappearance: no reason, never the embargoed one's.
+    assert rows["amnesty"] == {**rows["amnesty"], "withdrawn": False, "reason": ""}
     assert "Staff at risk" not in response.content.decode()
-    assert "hidden" not in rows  # never public, so nothing to withdraw
+    assert "draft-union" not in rows  # never public, so nothing to withdraw
+    # Records changed before `since` are left out, however they left the public.
+    assert set(rows) == {"hkctu", "amnesty"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="publish() sets first_published_at on an embargoed record, so its ID is then "
+    "announced in withdrawn/ although the public never saw it (found by tests-scenario)",
+)
+def test_a_record_embargoed_before_it_was_ever_public_is_never_announced(client, scenario):
+    rows = {row["id"] for row in client.get("/api/v1/withdrawn/").json()["results"]}
+    assert "hidden-union" not in rows
 
 
 def test_taxonomies_list_every_vocabulary(client, db):
@@ -162,7 +134,7 @@ def test_schema_and_docs_are_served_without_a_cdn(client, db):
     assert "cdn" not in docs.lower() and "/static/drf_spectacular_sidecar/" in docs
 
 
-def test_cors_is_open_for_reading_the_api(client, registry):
+def test_cors_is_open_for_reading_the_api(client, scenario):
     response = client.get("/api/v1/organisations/", HTTP_ORIGIN="https://example.edu")
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in client.get(
@@ -170,7 +142,7 @@ def test_cors_is_open_for_reading_the_api(client, registry):
     )
 
 
-def test_anonymous_clients_are_throttled_with_retry_after(client, registry, monkeypatch):
+def test_anonymous_clients_are_throttled_with_retry_after(client, scenario, monkeypatch):
     from rest_framework.throttling import AnonRateThrottle
 
     monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
@@ -185,8 +157,40 @@ def test_anonymous_clients_are_throttled_with_retry_after(client, registry, monk
 @pytest.mark.parametrize(
     "since", ["0441-11-25T12:39:02-20:15", "0001-01-01T00:00:00+05:00", "2026-01-01T00:00:00Z"]
 )
-def test_updated_since_takes_any_offset_without_a_server_error(client, registry, since):
+def test_updated_since_takes_any_offset_without_a_server_error(client, scenario, since):
     response = client.get("/api/v1/organisations/", {"updated_since": since})
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert "updated_since" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/organisations/",
+        "/api/v1/events/",
+        "/api/v1/sources/",
+        "/api/v1/export/{name}",
+    ],
+)
+def test_schema_documents_every_filter_of_the_one_filterset(client, db, path):
+    """The parameters come from RegistryFilterSet itself, so a new filter is documented at once."""
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    documented = {parameter["name"] for parameter in schema["paths"][path]["get"]["parameters"]}
+    assert set(RegistryFilterSet.base_filters) <= documented
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name", "latest", "-latest"])
+def test_api_ordering_follows_the_listing_across_cursor_pages(client, scenario, ordering):
+    listing = RegistryFilterSet(
+        QueryDict(f"ordering={ordering}"), queryset=Organisation.objects.public()
+    )
+    expected = [organisation.slug for organisation in listing.qs]
+    seen, url = [], f"/api/v1/organisations/?ordering={ordering}&page_size=1"
+    while url:
+        body = client.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert sorted(seen) == sorted(expected)
+    if ordering.endswith("name"):
+        assert seen == expected

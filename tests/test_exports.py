@@ -1,56 +1,29 @@
 import csv
-import datetime as dt
 import io
 import json
 
 import pytest
 from django.db import connection
 
-from closures import exports
-from closures.models import Event, EventType, Organisation, OrganisationType
+from closures import exports, services
+from closures.models import Event, Organisation
 
 
 @pytest.fixture
-def registry(make_public_organisation, make_event):
-    ctu = make_public_organisation(
-        slug="hkctu",
-        name_en="Hong Kong Confederation of Trade Unions",
-        name_zh="香港職工會聯盟",
-        org_type=OrganisationType.UNION,
-        event={
-            "effective_on": dt.date(2021, 10, 1),
-            "effective_precision": "month",
-            "stated_reason_en": '=HYPERLINK("http://evil.example") said, "quoted"\nand more',
-            "stated_reason_zh": "成員安全受威脅",
-        },
-    )
-    ctu.events.get().reasons.add("nsl_pressure", "safety_of_staff")
-    ctu.aliases.create(name="職工盟", language="zh-hant")
-    amnesty = make_public_organisation(
-        slug="amnesty-hk",
-        name_en="Amnesty International Hong Kong",
-        org_type=OrganisationType.INTERNATIONAL_NGO,
-        event={
-            "event_type": EventType.RELOCATED,
-            "destination_country": "TW",
-            "effective_on": dt.date(2021, 12, 31),
-            "stated_reason_en": "-1 options left",
-        },
-    )
-    make_event(
-        amnesty,
-        uid="amnesty-secret-move",
-        destination_country="GB",
-        stated_reason_en="Embargoed move",
-        embargoed=True,
-        embargo_reason="Staff at risk.",
-    )
-    make_public_organisation(
-        slug="hidden", name_en="Hidden Union", embargoed=True, embargo_reason="x"
-    )
-    for organisation in Organisation.objects.all():
-        organisation.refresh_derived_fields()
-        organisation.save()
+def registry(scenario):
+    """The shared scenario, with stated reasons a spreadsheet program would run as formulas
+    and a second reason category, edited the way a curator's change is made."""
+    ctu_event = scenario.ctu.events.get()
+    ctu_event.stated_reason_en = '=HYPERLINK("http://evil.example") said, "quoted"\nand more'
+    ctu_event.save()
+    amnesty_event = scenario.amnesty.events.get()
+    amnesty_event.stated_reason_en = "-1 options left"
+    amnesty_event.save()
+    amnesty_event.reasons.add("safety_of_staff")
+    scenario.ctu.aliases.create(name="職工盟", language="zh-hant")
+    for organisation in (scenario.ctu, scenario.amnesty):
+        services.refresh_organisation(organisation_id=organisation.pk)
+    return scenario
 
 
 def fetch(client, url) -> bytes:
@@ -65,13 +38,15 @@ def read_csv(body: bytes) -> list[dict]:
 
 def test_events_csv_reads_back_with_every_public_event_and_chinese_intact(client, registry):
     rows = read_csv(fetch(client, "/api/v1/export/events.csv"))
-    assert len(rows) == Event.objects.public().count() == 2
+    assert len(rows) == Event.objects.public().count() == 3
     ctu = next(row for row in rows if row["organisation_id"] == "hkctu")
     assert ctu["organisation_name_zh"] == "香港職工會聯盟"
-    assert ctu["stated_reason_zh"] == "成員安全受威脅"
-    assert ctu["effective"] == "2021-10" and ctu["effective_precision"] == "month"
-    assert ctu["reasons"] == "nsl_pressure | safety_of_staff"
-    assert "Embargoed move" not in json.dumps(rows) and "hidden" not in json.dumps(rows)
+    assert ctu["stated_reason_zh"] == "會員受到威脅。"
+    amnesty = next(row for row in rows if row["organisation_id"] == "amnesty")
+    assert amnesty["effective"] == "2021-12" and amnesty["effective_precision"] == "month"
+    assert amnesty["reasons"] == "nsl_pressure | safety_of_staff"
+    for hidden in ("secret plan", "apple-daily-secret-move", "hidden-union", "draft-union"):
+        assert hidden not in json.dumps(rows, ensure_ascii=False)
 
 
 def test_formula_cells_are_neutralised_in_csv(client, registry):
@@ -79,7 +54,7 @@ def test_formula_cells_are_neutralised_in_csv(client, registry):
     reasons = {row["organisation_id"]: row["stated_reason_en"] for row in rows}
     assert reasons["hkctu"].startswith("'=HYPERLINK(")
     assert reasons["hkctu"].endswith('said, "quoted"\nand more')
-    assert reasons["amnesty-hk"] == "'-1 options left"
+    assert reasons["amnesty"] == "'-1 options left"
 
 
 def test_bom_option_for_excel(client, registry):
@@ -104,16 +79,20 @@ def test_json_and_ndjson_equal_the_api_content(client, registry):
 
 def test_exports_take_the_listing_filters(client, registry):
     rows = read_csv(fetch(client, "/api/v1/export/events.csv?country=TW"))
-    assert [row["organisation_id"] for row in rows] == ["amnesty-hk"]
+    assert [row["organisation_id"] for row in rows] == ["amnesty"]
     rows = read_csv(fetch(client, "/api/v1/export/organisations.csv?q=職工盟"))
     assert [row["organisation_id"] for row in rows] == ["hkctu"]
-    assert rows[0]["aliases"] == "職工盟"
+    assert rows[0]["aliases"] == "Confederation of Trade Unions | 職工盟"
     assert client.get("/api/v1/export/events.csv?date_from=nonsense").status_code == 400
 
 
 def test_organisations_and_sources_csv(client, registry):
     organisations = read_csv(fetch(client, "/api/v1/export/organisations.csv"))
-    assert sorted(row["organisation_id"] for row in organisations) == ["amnesty-hk", "hkctu"]
+    assert sorted(row["organisation_id"] for row in organisations) == [
+        "amnesty",
+        "apple-daily",
+        "hkctu",
+    ]
     sources = read_csv(fetch(client, "/api/v1/export/sources.csv"))
     cited = {
         uid

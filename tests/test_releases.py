@@ -10,8 +10,8 @@ import pytest
 import yaml
 from frictionless import Package
 
-from closures import releases, tasks
-from closures.models import Organisation, Release, ReviewState
+from closures import releases, services, tasks
+from closures.models import Release
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -22,31 +22,13 @@ def releases_dir(settings, tmp_path):
     return settings.RELEASES_DIR
 
 
-@pytest.fixture
-def registry(make_public_organisation, make_event):
-    ctu = make_public_organisation(
-        slug="hkctu", name_en="Hong Kong Confederation of Trade Unions", name_zh="香港職工會聯盟"
-    )
-    ctu.aliases.create(name="職工盟", language="zh-hant")
-    make_event(
-        ctu,
-        uid="ctu-secret",
-        embargoed=True,
-        embargo_reason="Staff at risk.",
-        stated_reason_en="Embargoed detail",
-    )
-    make_public_organisation(slug="pta", name_en="Professional Teachers' Union")
-    make_public_organisation(slug="hidden", name_en="Hidden", embargoed=True, embargo_reason="x")
-    return ctu
-
-
 def members(release: Release) -> dict[str, bytes]:
     path = Path(releases.settings.RELEASES_DIR) / release.filename
     with zipfile.ZipFile(path) as archive:
         return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
 
 
-def test_same_data_gives_byte_identical_packages(registry):
+def test_same_data_gives_byte_identical_packages(scenario):
     first = releases.package_bytes(
         version="2026.11.0", released_on=TODAY, snapshot=releases.take_snapshot(), previous=None
     )
@@ -56,18 +38,18 @@ def test_same_data_gives_byte_identical_packages(registry):
     assert first == second
 
 
-def test_a_release_is_numbered_recorded_and_never_rebuilt(registry):
+def test_a_release_is_numbered_recorded_and_never_rebuilt(scenario):
     release = releases.build_release(today=TODAY)
     assert release.version == "2026.11.0"
     path = Path(releases.settings.RELEASES_DIR) / release.filename
     assert hashlib.sha256(path.read_bytes()).hexdigest() == release.sha256
-    assert release.counts["organisations"] == 2 and release.counts["events"] == 2
+    assert release.counts["organisations"] == 3 and release.counts["events"] == 3
     with pytest.raises(releases.ReleaseRefused):
         releases.build_release(version="2026.11.0", today=TODAY)
     assert releases.build_release(today=TODAY).version == "2026.11.1"
 
 
-def test_package_validates_and_holds_only_public_records(registry, tmp_path):
+def test_package_validates_and_holds_only_public_records(scenario, tmp_path):
     files = members(releases.build_release(today=TODAY))
     for name, content in files.items():
         target = tmp_path / "package" / name
@@ -76,8 +58,9 @@ def test_package_validates_and_holds_only_public_records(registry, tmp_path):
     report = Package(str(tmp_path / "package" / "datapackage.json")).validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     text = b"\n".join(files.values()).decode()
-    assert "香港職工會聯盟" in text and "職工盟" in text
-    assert "Embargoed detail" not in text and "ctu-secret" not in text and "hidden" not in text
+    assert "香港職工會聯盟" in text and "Confederation of Trade Unions" in text
+    for hidden in ("secret plan", "apple-daily-secret-move", "hidden-union", "draft-union"):
+        assert hidden not in text
     sums = dict(line.split("  ")[::-1] for line in files["SHA256SUMS"].decode().splitlines())
     assert sums["data/events.csv"] == hashlib.sha256(files["data/events.csv"]).hexdigest()
     schema = json.loads(files["datapackage.json"])["resources"][1]["schema"]
@@ -85,7 +68,7 @@ def test_package_validates_and_holds_only_public_records(registry, tmp_path):
     assert "disbanded" in schema["fields"][7]["constraints"]["enum"]
 
 
-def test_citation_cff_is_valid_cff_1_2(registry):
+def test_citation_cff_is_valid_cff_1_2(scenario):
     files = members(releases.build_release(today=TODAY))
     schema_path = Path(jsonschema.__file__).parents[1] / "cffconvert/schemas/1.2.0/schema.json"
     citation = yaml.safe_load(files["CITATION.cff"])
@@ -94,25 +77,25 @@ def test_citation_cff_is_valid_cff_1_2(registry):
     assert citation["version"] == "2026.11.0" and citation["license"] == "CC-BY-4.0"
 
 
-def test_changes_list_added_changed_and_withdrawn(registry):
+def test_changes_list_added_changed_and_withdrawn(scenario):
     releases.build_release(today=TODAY)
-    Organisation.objects.filter(slug="pta").update(review_state=ReviewState.WITHDRAWN)
-    registry.name_en = "HKCTU (renamed)"
-    registry.save()
+    services.withdraw(record=scenario.amnesty, user=scenario.reviewer, reason="Duplicate.")
+    scenario.ctu.name_en = "HKCTU (renamed)"
+    scenario.ctu.save()
     files = members(releases.build_release(today=TODAY))
     changes = files["CHANGES.md"].decode()
     assert "since release 2026.11.0" in changes
-    assert "## Changed (1)\n- hkctu" in changes and "## Withdrawn (1)\n- pta" in changes
+    assert "## Changed (1)\n- hkctu" in changes and "## Withdrawn (1)\n- amnesty" in changes
 
 
-def test_weekly_task_builds_only_when_something_changed(registry):
+def test_weekly_task_builds_only_when_something_changed(scenario):
     version = tasks.build_weekly_release.delay().get()
     assert version == Release.objects.get().version
     assert tasks.build_weekly_release.delay().get() is None
     assert Release.objects.count() == 1
 
 
-def test_releases_are_listed_and_downloadable(client, registry):
+def test_releases_are_listed_and_downloadable(client, scenario):
     release = releases.build_release(today=TODAY)
     (listed,) = client.get("/api/v1/releases/").json()
     assert listed["version"] == "2026.11.0" and listed["sha256"] == release.sha256
@@ -124,7 +107,7 @@ def test_releases_are_listed_and_downloadable(client, registry):
     assert client.get("/releases/1999.1.0.zip").status_code == 404
 
 
-def test_data_page_lists_releases_with_checksums_and_dataset_json_ld(client, registry):
+def test_data_page_lists_releases_with_checksums_and_dataset_json_ld(client, scenario):
     release = releases.build_release(today=TODAY)
     page = client.get("/en/data/").content.decode()
     assert release.sha256 in page and release.get_download_url() in page

@@ -2,6 +2,7 @@ import socket
 
 import httpx
 import pytest
+from celery.signals import task_prerun, task_retry
 from django.core.cache import cache
 
 from closures import sources, tasks
@@ -90,12 +91,45 @@ def test_archiver_records_the_snapshot_once(archive_service, make_source):
     assert len(archive_service.requests) == requests_made
 
 
-def test_archive_service_errors_are_retryable(settings, local_web, make_source):
+def test_archive_service_errors_raise_archive_unavailable(settings, local_web, make_source):
     settings.SOURCE_ARCHIVE_URL = local_web.url("/broken-archive")
     settings.SOURCE_ARCHIVE_ACCESS_KEY = settings.SOURCE_ARCHIVE_SECRET = "key"
     source = make_source()
     with pytest.raises(sources.ArchiveUnavailable):
         sources.archive_source(source_id=source.pk)
+
+
+@pytest.fixture
+def retries():
+    """The retries Celery makes, as (task name, reason) pairs, from its task_retry signal.
+
+    An in-process task that propagates its exceptions would raise the retry at the caller;
+    without propagation Celery runs the retry itself, as a worker would (minus the countdown).
+    """
+    from registry.celery import app
+
+    propagates, app.conf.task_eager_propagates = app.conf.task_eager_propagates, False
+    seen = []
+
+    def record(sender, reason, **kwargs):
+        # `reason` is Celery's Retry; its exc what caused it, wrapped if it cannot be pickled.
+        cause = reason.exc
+        seen.append((sender.name, getattr(cause, "exc_cls_name", type(cause).__name__)))
+
+    task_retry.connect(record)
+    yield seen
+    task_retry.disconnect(record)
+    app.conf.task_eager_propagates = propagates
+
+
+def test_archive_task_retries_while_the_archive_answers_busy(archive_service, make_source, retries):
+    archive_service.busy_answers = [429, 503]
+    source = make_source(url="https://news.example.org/ptu-disbands")
+    archived = tasks.archive_source.delay(source.pk).get()
+    assert archived.endswith("/https://news.example.org/ptu-disbands")
+    assert retries == [("closures.tasks.archive_source", "ArchiveUnavailable")] * 2
+    saves = [path for method, path, _ in archive_service.requests if method == "POST"]
+    assert saves == ["/save"] * 3
 
 
 def test_host_rate_limit_spaces_requests(settings):
@@ -119,18 +153,54 @@ def test_in_process_tasks_wait_for_the_host_instead_of_failing(settings, local_w
     cache.clear()
 
 
-def test_check_task_retries_while_the_host_is_busy(settings, local_web, make_source):
-    assert sources.HostBusy in tasks.check_source.autoretry_for
-    assert tasks.check_source.retry_backoff
+def test_check_task_retries_while_the_host_is_busy(settings, local_web, make_source, retries):
     source = make_source(url=local_web.url("/gone"))
-    assert tasks.check_source.delay(source.pk).get() == 1
+    # Another worker has just contacted the host and holds its slot for a minute...
+    settings.SOURCE_HOST_SPACING_SECONDS = 60
+    sources.claim_host_slot(source.url)
+    # ...longer than this task waits for it before it gives up and retries.
+    settings.SOURCE_HOST_SPACING_SECONDS = 0.2
+
+    def slot_freed_on_retry(**kwargs):
+        cache.clear()  # the other worker's slot runs out while this task waits to retry
+
+    task_retry.connect(slot_freed_on_retry)
+    try:
+        failures = tasks.check_source.delay(source.pk).get()
+    finally:
+        task_retry.disconnect(slot_freed_on_retry)
+    assert retries == [("closures.tasks.check_source", "HostBusy")]
+    # The busy attempt sent nothing; the retry made the one check and recorded it.
+    assert [(method, path) for method, path, _ in local_web.requests] == [("GET", "/gone")]
+    assert failures == 1
+    source.refresh_from_db()
+    assert source.last_status_code == 404
+
+
+def test_check_task_of_a_deleted_source_does_nothing(local_web, make_source):
+    source = make_source(url=local_web.url("/ok"))
     assert tasks.check_source.delay(source.pk + 1000).get() is None
+    assert local_web.requests == []
 
 
 def test_check_all_sources_fans_out_one_check_each(local_web, make_source):
-    make_source(url=local_web.url("/ok/1"))
-    make_source(url=local_web.url("/gone/2"))
-    assert tasks.check_all_sources.delay().get() == 2
+    first = make_source(url=local_web.url("/ok/1"))
+    second = make_source(url=local_web.url("/gone/2"))
+    started = []
+
+    def record(sender, args, **kwargs):
+        started.append((sender.name, tuple(args)))
+
+    task_prerun.connect(record)
+    try:
+        assert tasks.check_all_sources.delay().get() == 2
+    finally:
+        task_prerun.disconnect(record)
+    assert sorted(started) == [
+        ("closures.tasks.check_all_sources", ()),
+        ("closures.tasks.check_source", (first.pk,)),
+        ("closures.tasks.check_source", (second.pk,)),
+    ]
     assert Source.objects.filter(last_checked_at__isnull=False).count() == 2
 
 
@@ -176,5 +246,9 @@ def test_archived_copy_appears_on_the_public_record_page(
 
 
 def test_tests_cannot_reach_the_internet():
-    with pytest.raises(httpx.ConnectError):
+    # The guard refuses before any packet leaves: its own message, not a network failure,
+    # proves it (a sandbox without a network would fail the connection anyway).
+    with pytest.raises(httpx.ConnectError, match="tests may not connect to"):
         httpx.get("http://93.184.216.34/", timeout=2)
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError, match="may not connect"):
+        probe.connect_ex(("10.0.0.1", 80))  # private ranges included

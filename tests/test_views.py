@@ -11,70 +11,6 @@ from closures.models import EventType, OrganisationType, ReviewState
 LIST = "/en/organisations/"
 
 
-@pytest.fixture
-def site(make_public_organisation, make_organisation, make_event, make_source):
-    """Three public records, one embargoed and one draft record, one embargoed event."""
-    ctu = make_public_organisation(
-        slug="hkctu",
-        name_en="Hong Kong Confederation of Trade Unions",
-        name_zh="香港職工會聯盟",
-        acronym="HKCTU",
-        org_type=OrganisationType.UNION,
-        event={
-            "effective_on": dt.date(2021, 10, 3),
-            "stated_reason_en": "Threats to members.",
-            "stated_reason_zh": "會員受到威脅。",
-        },
-    )
-    ctu.aliases.create(name="Confederation of Trade Unions", language="en")
-    amnesty = make_public_organisation(
-        slug="amnesty",
-        name_en="Amnesty International regional office",
-        name_zh="",
-        org_type=OrganisationType.INTERNATIONAL_NGO,
-        event={
-            "event_type": EventType.RELOCATED,
-            "destination_country": "TW",
-            "destination_city": "Taipei",
-            "effective_on": dt.date(2021, 12, 1),
-            "effective_precision": "month",
-            "stated_reason_en": "The security law made free work impossible.",
-        },
-    )
-    amnesty.events.get().reasons.add("nsl_pressure")
-    media = make_public_organisation(
-        slug="apple-daily",
-        name_en="Apple Daily",
-        name_zh="蘋果日報",
-        org_type=OrganisationType.MEDIA,
-        event={"event_type": EventType.CEASED_OPERATIONS, "effective_on": dt.date(2022, 6, 24)},
-    )
-    make_event(
-        media,
-        event_type=EventType.RELOCATED,
-        destination_country="GB",
-        effective_on=dt.date(2023, 1, 1),
-        embargoed=True,
-        embargo_reason="Staff at risk.",
-        stated_reason_en="secret plan",
-    )
-    media.refresh_derived_fields()
-    media.save()
-    make_public_organisation(
-        slug="hidden-union",
-        name_en="Hidden Union",
-        org_type=OrganisationType.UNION,
-        embargoed=True,
-        embargo_reason="Members at risk.",
-        event={"event_type": EventType.RELOCATED, "destination_country": "CA"},
-    )
-    draft = make_organisation(
-        slug="draft-union", name_en="Draft Union", org_type=OrganisationType.UNION
-    )
-    make_event(draft)
-    return {"ctu": ctu, "amnesty": amnesty, "media": media}
-
-
 def listed(response):
     return [organisation.slug for organisation in response.context["organisations"]]
 
@@ -99,7 +35,7 @@ def facet(response, name):
         ("secret plan", []),
     ],
 )
-def test_search_in_english_and_chinese(client, site, query, expected):
+def test_search_in_english_and_chinese(client, scenario, query, expected):
     response = client.get(LIST, {"q": query})
     assert response.status_code == 200
     assert sorted(listed(response)) == expected
@@ -122,23 +58,23 @@ def test_search_in_english_and_chinese(client, site, query, expected):
         ({"date_from": "2022-01-01", "date_to": "2022-12-31"}, ["apple-daily"]),
     ],
 )
-def test_every_filter_narrows_the_listing(client, site, params, expected):
+def test_every_filter_narrows_the_listing(client, scenario, params, expected):
     response = client.get(LIST, params)
     assert sorted(listed(response)) == expected
 
 
-def test_sorting_by_name_and_latest_event(client, site):
+def test_sorting_by_name_and_latest_event(client, scenario):
     assert listed(client.get(LIST, {"ordering": "name"})) == ["amnesty", "apple-daily", "hkctu"]
     assert listed(client.get(LIST, {"ordering": "-latest"})) == ["apple-daily", "amnesty", "hkctu"]
 
 
-def test_embargoed_country_never_becomes_an_option(client, site):
+def test_embargoed_country_never_becomes_an_option(client, scenario):
     response = client.get(LIST)
     assert set(facet(response, "country")) == {"TW"}
     assert "GB" not in response.content.decode()
 
 
-def test_facet_counts_apply_the_other_filters(client, site):
+def test_facet_counts_apply_the_other_filters(client, scenario):
     response = client.get(LIST)
     assert facet(response, "org_type") == {"union": 1, "international_ngo": 1, "media": 1}
     assert facet(response, "status") == {"disbanded": 1, "relocated": 1, "ceased_operations": 1}
@@ -161,7 +97,7 @@ def test_facet_counts_apply_the_other_filters(client, site):
     assert [year["value"] for year in narrowed.context["years"]] == ["2021"]
 
 
-def test_counts_are_shown_next_to_options(client, site):
+def test_counts_are_shown_next_to_options(client, scenario):
     html = client.get(LIST, {"org_type": "union"}).content.decode()
     assert re.search(r'value="media"[^>]*>\s*<span>media outlet</span> <span class="count"', html)
 
@@ -176,7 +112,7 @@ def test_counts_are_shown_next_to_options(client, site):
         ({"country": "XX"}, "country"),
     ],
 )
-def test_nonsense_filters_show_the_form_error(client, site, params, field):
+def test_nonsense_filters_show_the_form_error(client, scenario, params, field):
     response = client.get(LIST, params)
     assert response.status_code == 200
     assert field in response.context["filter"].form.errors
@@ -184,7 +120,7 @@ def test_nonsense_filters_show_the_form_error(client, site, params, field):
     assert 'class="form-errors"' in response.content.decode()
 
 
-def test_download_links_carry_the_same_filters(client, site):
+def test_download_links_carry_the_same_filters(client, scenario):
     html = client.get(LIST, {"org_type": "union", "q": "職工會", "page": "1"}).content.decode()
     query = "org_type=union&amp;q=%E8%81%B7%E5%B7%A5%E6%9C%83"
     assert f'href="/api/v1/export/organisations.csv?{query}"' in html
@@ -203,8 +139,8 @@ def test_pagination_keeps_the_query_string(client, make_public_organisation):
 # --- Record -------------------------------------------------------------------------------
 
 
-def test_record_shows_names_events_destination_and_sources(client, site, make_source):
-    event = site["amnesty"].events.get()
+def test_record_shows_names_events_destination_and_sources(client, scenario, make_source):
+    event = scenario.amnesty.events.get()
     source = make_source(
         title="Amnesty to close Hong Kong offices",
         publisher="Hong Kong Free Press",
@@ -231,33 +167,33 @@ def test_record_shows_names_events_destination_and_sources(client, site, make_so
     assert "1 Dec 2021" not in html
 
 
-def test_record_shows_dates_at_their_precision_in_chinese(client, site):
+def test_record_shows_dates_at_their_precision_in_chinese(client, scenario):
     html = client.get("/zh-hant/organisations/amnesty/").content.decode()
     assert "2021年12月" in html
     assert "2021年12月1日" not in html
 
 
-def test_record_shows_both_names_and_aliases(client, site):
+def test_record_shows_both_names_and_aliases(client, scenario):
     html = client.get("/en/organisations/hkctu/").content.decode()
     assert "Hong Kong Confederation of Trade Unions" in html
     assert "香港職工會聯盟" in html
     assert "Confederation of Trade Unions" in html
 
 
-def test_record_never_shows_an_embargoed_event(client, site):
+def test_record_never_shows_an_embargoed_event(client, scenario):
     html = client.get("/en/organisations/apple-daily/").content.decode()
     assert "secret plan" not in html
     assert "United Kingdom" not in html
 
 
 @pytest.mark.parametrize("slug", ["no-such-record", "hidden-union", "draft-union"])
-def test_unknown_embargoed_and_draft_records_answer_404(client, site, slug):
+def test_unknown_embargoed_and_draft_records_answer_404(client, scenario, slug):
     response = client.get(f"/zh-hant/organisations/{slug}/")
     assert response.status_code == 404
     assert "找不到頁面" in response.content.decode()
 
 
-def test_cite_box_has_stable_url_and_last_updated_date(client, site):
+def test_cite_box_has_stable_url_and_last_updated_date(client, scenario):
     response = client.get("/en/organisations/hkctu/")
     html = response.content.decode()
     assert "http://testserver/en/organisations/hkctu/" in html
@@ -266,9 +202,9 @@ def test_cite_box_has_stable_url_and_last_updated_date(client, site):
     assert f"Last updated {updated}" in html
 
 
-def test_structured_data_is_a_dataset_about_the_organisation(client, site):
-    site["ctu"].name_en = "Union </script><script>alert(1)</script>"
-    site["ctu"].save()
+def test_structured_data_is_a_dataset_about_the_organisation(client, scenario):
+    scenario.ctu.name_en = "Union </script><script>alert(1)</script>"
+    scenario.ctu.save()
     html = client.get("/en/organisations/hkctu/").content.decode()
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
     data = json.loads(block)
@@ -282,7 +218,7 @@ def test_structured_data_is_a_dataset_about_the_organisation(client, site):
 # --- Overview and about -------------------------------------------------------------------
 
 
-def test_overview_counts_only_public_records(client, site):
+def test_overview_counts_only_public_records(client, scenario):
     response = client.get("/en/")
     assert response.context["recorded"] == 3
     assert response.context["closed_or_left"] == 3
@@ -298,7 +234,7 @@ def test_overview_counts_only_public_records(client, site):
     assert [org.slug for org in response.context["latest"]] == ["apple-daily", "amnesty", "hkctu"]
 
 
-def test_overview_chart_counts_closures_per_quarter(client, site):
+def test_overview_chart_counts_closures_per_quarter(client, scenario):
     response = client.get("/en/")
     quarters = {row["label"]: (row["closed"], row["left"]) for row in response.context["quarters"]}
     assert quarters["2021 Q4"] == (1, 1)
@@ -310,7 +246,7 @@ def test_overview_chart_counts_closures_per_quarter(client, site):
     assert html.count('class="bar bar-') == 3 + 1  # three columns' parts and one destination
 
 
-def test_year_only_closures_are_noted_not_charted(client, site, make_public_organisation):
+def test_year_only_closures_are_noted_not_charted(client, scenario, make_public_organisation):
     make_public_organisation(
         event={"effective_on": dt.date(2022, 1, 1), "effective_precision": "year"}
     )
@@ -338,14 +274,14 @@ def test_bare_root_redirects_to_the_visitors_language(client, accept, home):
     assert response["Location"] == home
 
 
-def test_language_switch_keeps_the_page_and_query_string(client, site):
+def test_language_switch_keeps_the_page_and_query_string(client, scenario):
     html = client.get(LIST, {"org_type": "union", "q": "職工會"}).content.decode()
     assert 'href="/zh-hant/organisations/?org_type=union&amp;q=%E8%81%B7%E5%B7%A5%E6%9C%83"' in (
         html
     )
 
 
-def test_interface_and_choice_labels_are_translated(client, site):
+def test_interface_and_choice_labels_are_translated(client, scenario):
     html = client.get("/zh-hant/organisations/hkctu/").content.decode()
     assert "工會" in html  # the organisation type
     assert "解散" in html  # the event type and status
@@ -353,7 +289,7 @@ def test_interface_and_choice_labels_are_translated(client, site):
     assert 'lang="zh-Hant-HK"' in html
 
 
-def test_record_fields_fall_back_to_the_other_language(client, site):
+def test_record_fields_fall_back_to_the_other_language(client, scenario):
     chinese = client.get("/zh-hant/organisations/amnesty/")
     assert "<h1>Amnesty International regional office</h1>" in chinese.content.decode()
     assert "The security law made free work impossible." in chinese.content.decode()
@@ -382,7 +318,7 @@ PUBLIC_PAGES = [
 
 
 @pytest.mark.parametrize("url", PUBLIC_PAGES)
-def test_embargoed_and_draft_records_appear_on_no_public_page(client, site, url):
+def test_embargoed_and_draft_records_appear_on_no_public_page(client, scenario, url):
     response = client.get(url)
     assert response.status_code == 200
     content = response.content.decode()
@@ -393,7 +329,7 @@ def test_embargoed_and_draft_records_appear_on_no_public_page(client, site, url)
 @pytest.mark.parametrize(
     "url", [url for url in PUBLIC_PAGES if "feed" not in url and "xml" not in url]
 )
-def test_pages_have_no_inline_styles_or_scripts(client, site, url):
+def test_pages_have_no_inline_styles_or_scripts(client, scenario, url):
     html = client.get(url).content.decode()
     assert " style=" not in html and "<style" not in html
     scripts = re.findall(r"<script[^>]*>", html)
@@ -457,13 +393,13 @@ def test_record_queries_do_not_grow_with_its_events_and_sources(
         client.get("/en/organisations/busy/")
 
 
-def test_a_chosen_year_without_results_stays_selected(client, site):
+def test_a_chosen_year_without_results_stays_selected(client, scenario):
     response = client.get(LIST, {"year": "1999"})
     assert listed(response) == []
     assert {"value": "1999", "count": 0, "selected": True} in response.context["years"]
 
 
-def test_each_destination_is_offered_once(client, site, make_public_organisation):
+def test_each_destination_is_offered_once(client, scenario, make_public_organisation):
     make_public_organisation(event={"event_type": EventType.RELOCATED, "destination_country": "TW"})
     response = client.get(LIST, {"org_type": "spaceship"})  # invalid: options shown uncounted
     countries = [
