@@ -94,6 +94,9 @@ def normalised_query(params, names) -> str:
 
 
 def is_anonymous(request) -> bool:
+    """No session user and no credentials of any other kind (an API client's header)."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        return False
     user = getattr(request, "user", None)
     return user is None or not user.is_authenticated
 

@@ -324,3 +324,8 @@ def test_api_reads_show_a_publish_at_once(
     services.submit_for_review(record=draft_union, user=curator)
     services.publish(record=draft_union, user=reviewer)
     assert slug in client.get(url).content
+
+
+def test_requests_with_credentials_are_not_publicly_cacheable(client, public_union):
+    response = client.get("/api/v1/organisations/", headers={"Authorization": "Token abc"})
+    assert "ETag" not in response and "public" not in response.get("Cache-Control", "")
