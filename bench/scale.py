@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import shutil
 import socket
 import statistics
@@ -110,6 +111,8 @@ def database_env(url: str) -> dict:
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="registry.settings")
     env.pop("CELERY_BROKER_URL", None)
     env["API_ANONYMOUS_RATE"] = "off"  # the benchmark repeats requests by design
+    # Settings refuse to start without a key unless DEBUG is on, which would log every query.
+    env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     return env
 
 

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.http import QueryDict
+from django.test import Client
 
 from closures import services
 from closures.filters import RegistryFilterSet
@@ -18,6 +19,14 @@ from closures.services import import_registry
 LIST = "/en/organisations/"
 UNIONS = f"{LIST}?org_type=union"
 HEADING = re.compile(r'id="results-heading">(\d+) organisation')
+
+
+@pytest.fixture
+def admin_client(admin_user, staff_login):
+    """A superuser signed into the admin with both factors, beside the anonymous `client`."""
+    signed_in = Client()
+    staff_login(signed_in, admin_user)
+    return signed_in
 
 
 def listed(client, url=LIST) -> int:
@@ -85,6 +94,7 @@ def test_deleting_in_the_admin_shows_at_once(client, admin_client, public_union)
     url = f"/admin/closures/organisation/{public_union.pk}/delete/"
     response = admin_client.post(url, {"post": "yes"})
     assert response.status_code == 302
+    assert response["Location"] == "/admin/closures/organisation/"
     assert not Organisation.objects.filter(pk=public_union.pk).exists()
     assert listed(client) == 0
     assert union_facet() == 0

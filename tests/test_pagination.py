@@ -1,7 +1,17 @@
+import pytest
 from django.core.paginator import Paginator
+from django.test import Client
 
 from closures.models import Organisation
 from closures.pagination import KeysFirstPaginator
+
+
+@pytest.fixture
+def admin_client(admin_user, staff_login):
+    """A superuser signed into the admin with both factors, beside the anonymous `client`."""
+    signed_in = Client()
+    staff_login(signed_in, admin_user)
+    return signed_in
 
 
 def test_keys_first_pages_hold_the_same_rows_in_the_same_order(make_organisation):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0006_drop_superseded_trigram_indexes'),
+        ('closures', '0007_trackers'),
     ]
 
     operations = [

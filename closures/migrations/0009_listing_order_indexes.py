@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0007_registry_version'),
+        ('closures', '0008_registry_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
