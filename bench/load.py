@@ -76,23 +76,33 @@ def label(path: str, records: set[str]) -> str:
     return "record page (each of the listed)" if path in records else path
 
 
-def run(args) -> int:
-    base = urllib.parse.urlsplit(args.base)
+def load(
+    base_url: str,
+    *,
+    clients: int,
+    duration: float,
+    extra_urls: list[str],
+    records: int = 20,
+    timeout: float = 30.0,
+) -> dict:
+    """Run the mixed load and return its figures: totals, and per URL label p50/p99 in ms."""
+    base = urllib.parse.urlsplit(base_url)
     if base.hostname not in LOOPBACK:
         sys.exit("load tests run against loopback only")
     port = base.port or 80
-    records = record_urls(Client(base.hostname, port, args.timeout), args.records)
-    record_set = set(records)
-    urls = LISTING_URLS + records + args.url
+    record_list = record_urls(Client(base.hostname, port, timeout), records)
+    record_set = set(record_list)
+    urls = LISTING_URLS + record_list + extra_urls
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     examples: dict[str, str] = {}
     lock = threading.Lock()
-    deadline = time.monotonic() + args.duration
+    deadline = time.monotonic() + duration
 
     def worker(offset: int):
-        client = Client(base.hostname, port, args.timeout)
-        turn = offset
+        client = Client(base.hostname, port, timeout)
+        # Clients start spread over the list, so a short run still reaches every URL.
+        turn = offset * len(urls) // clients
         while time.monotonic() < deadline:
             path = urls[turn % len(urls)]
             turn += 1
@@ -113,30 +123,66 @@ def run(args) -> int:
         client.close()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(args.clients)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.monotonic() - started
-
     total = sum(len(values) for values in latencies.values())
-    failed = sum(errors.values())
-    print(
-        f"{args.clients} clients, {wall:.1f} s against {args.base}: {total} requests, "
-        f"{failed} errors, {total / wall:.1f} requests/s"
-    )
-    print(f"{'url':<72} {'requests':>8} {'errors':>6} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    per_url = {}
     for key in sorted(latencies, key=lambda key: (key.startswith("record"), key)):
         values = sorted(latencies[key])
-        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        per_url[key] = {
+            "requests": len(values),
+            "errors": errors[key],
+            "rps": len(values) / wall,
+            "p50_ms": statistics.median(values) * 1000,
+            "p99_ms": percentile(values, 0.99) * 1000,
+        }
+    return {
+        "clients": clients,
+        "wall": wall,
+        "requests": total,
+        "errors": sum(errors.values()),
+        "rps": total / wall,
+        "urls": per_url,
+        "examples": list(examples.values()),
+    }
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ordered list (with few values, p99 is the maximum)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def print_load(figures: dict, base_url: str) -> None:
+    print(
+        f"{figures['clients']} clients, {figures['wall']:.1f} s against {base_url}: "
+        f"{figures['requests']} requests, {figures['errors']} errors, "
+        f"{figures['rps']:.1f} requests/s"
+    )
+    print(f"{'url':<72} {'requests':>8} {'errors':>6} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    for key, row in figures["urls"].items():
         print(
-            f"{key[:72]:<72} {len(values):>8} {errors[key]:>6} {len(values) / wall:>7.1f} "
-            f"{statistics.median(values) * 1000:>7.1f} {p99 * 1000:>7.1f}"
+            f"{key[:72]:<72} {row['requests']:>8} {row['errors']:>6} {row['rps']:>7.1f} "
+            f"{row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}"
         )
-    for example in examples.values():
+    for example in figures["examples"]:
         print(f"error: {example}")
-    return 1 if failed else 0
+
+
+def run(args) -> int:
+    figures = load(
+        args.base,
+        clients=args.clients,
+        duration=args.duration,
+        extra_urls=args.url,
+        records=args.records,
+        timeout=args.timeout,
+    )
+    print_load(figures, args.base)
+    return 1 if figures["errors"] else 0
 
 
 def main():

@@ -21,7 +21,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import exports
+from . import caching, exports
 from .filters import RegistryFilterSet
 from .models import (
     Citation,
@@ -130,6 +130,24 @@ class RegistryFilterBackend(DjangoFilterBackend):
         return view.narrow(self.filterset(request, view), queryset)
 
 
+class VersionCachedReads:
+    """Repeated anonymous reads come from the shared cache, keyed by the data version.
+
+    The cache is consulted inside the view, after DRF has authenticated and throttled the
+    request, so the anonymous rate limit still counts every request.
+    """
+
+    def list(self, request, *args, **kwargs):
+        return caching.cached_api_read(
+            request, lambda: super(VersionCachedReads, self).list(request, *args, **kwargs)
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        return caching.cached_api_read(
+            request, lambda: super(VersionCachedReads, self).retrieve(request, *args, **kwargs)
+        )
+
+
 class RegistryOrdering(OrderingFilter):
     """Sort by `name` or `latest` (`-` reverses), as on the site; cursors need a unique order."""
 
@@ -152,7 +170,7 @@ class RegistryOrdering(OrderingFilter):
         return []
 
 
-class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
+class OrganisationViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     """Public organisations; a detail carries its public events and their citations."""
 
     lookup_field = "slug"
@@ -193,7 +211,7 @@ class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
         return OrganisationDetailSerializer if self.action == "retrieve" else OrganisationSerializer
 
 
-class EventViewSet(viewsets.ReadOnlyModelViewSet):
+class EventViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     """Public events, one per step on an organisation's timeline, with their citations."""
 
     serializer_class = EventSerializer
@@ -216,7 +234,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
         return filterset.filter_events(events)
 
 
-class SourceViewSet(viewsets.ReadOnlyModelViewSet):
+class SourceViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     """Sources cited by public events (those of the selected events, when filtered)."""
 
     serializer_class = SourceSerializer

@@ -9,12 +9,15 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import connections
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import ExtractYear
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
+from . import caching
 from .models import (
     Event,
     EventType,
@@ -30,6 +33,10 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 def country_choices():
     """Offer only destinations that public events name, so no choice reveals hidden rows."""
+    return caching.cached("countries", caching.data_version(), (get_language() or "",), countries)
+
+
+def countries():
     codes = (
         Event.objects.public()
         .exclude(destination_country="")
@@ -112,11 +119,15 @@ class RegistryFilterSet(django_filters.FilterSet):
         max_length=MAX_QUERY_LENGTH,
         help_text=_("The same as `q`."),
     )
+    # One value per organisation, so no DISTINCT: it would sort the page on every column.
     org_type = django_filters.MultipleChoiceFilter(
-        label=_("Type of organisation"), choices=OrganisationType.choices
+        label=_("Type of organisation"), choices=OrganisationType.choices, distinct=False
     )
     status = django_filters.MultipleChoiceFilter(
-        label=_("Current status"), field_name="public_status", choices=Status.choices
+        label=_("Current status"),
+        field_name="public_status",
+        choices=Status.choices,
+        distinct=False,
     )
     event_type = EventChoiceCriterion(
         label=_("Event"), field_name="event_type", choices=EventType.choices
@@ -202,9 +213,19 @@ class RegistryFilterSet(django_filters.FilterSet):
         return condition
 
     def filter_events(self, events):
-        """Narrow a queryset of events to those the same query string selects."""
-        organisations = self.filter_queryset(Organisation.objects.public())
-        events = events.filter(organisation__in=organisations)
+        """Narrow a queryset of public events to those the same query string selects.
+
+        Without a criterion on the organisation itself, an event meeting the event criteria
+        belongs to an organisation they select: the organisations need no second look.
+        """
+        organisation_criteria = [
+            name
+            for name, criterion in self.filters.items()
+            if not isinstance(criterion, EventCriterion | django_filters.OrderingFilter)
+        ]
+        if any(self.data.get(name) for name in organisation_criteria):
+            organisations = self.filter_queryset(Organisation.objects.public())
+            events = events.filter(organisation__in=organisations)
         event_condition = self.event_condition()
         if event_condition is not None:
             events = events.filter(pk__in=Event.objects.filter(event_condition).values("pk"))
@@ -230,27 +251,90 @@ class RegistryFilterSet(django_filters.FilterSet):
         """Count, for each option of each facet, the organisations choosing it would give.
 
         Each facet is counted with every other current filter applied and its own left out,
-        so an option's number is what a click on it (alone, for that facet) would return. One
-        aggregate query per facet, whatever the number of options or organisations.
+        so an option's number is what a click on it (alone, for that facet) would return.
+        The counts are exact and shared by every process for one data version and one
+        selection (the page and the ordering do not change them).
+        """
+        version = caching.data_version(self.request)
+        selection = caching.normalised_query(self.data, FACET_INPUTS)
+        return caching.cached("facets", version, (selection,), self.count_facets)
+
+    def count_facets(self) -> dict[str, dict[str, int]]:
+        """Count every facet; the facets whose own parameter is unused share one pass.
+
+        A facet whose parameter is not in the query is counted over the rows this filterset
+        selects, so the organisation facets then take one grouped query and the event facets
+        one more (GROUPING SETS on PostgreSQL); a facet in use needs its own pass.
         """
         counts = {}
-        for name, field in self.ORGANISATION_FACETS.items():
-            other = self.without(name)
-            if not other.is_valid():
-                continue
-            rows = other.qs.order_by().values(field).annotate(n=Count("pk", distinct=True))
-            counts[name] = {row[field]: row["n"] for row in rows}
-        for name, field in self.EVENT_FACETS.items():
-            other = self.without(name)
-            if not other.is_valid():
-                continue
-            events = other.filter_events(Event.objects.public())
-            if name == "year":
-                events = events.filter(occurred_from__isnull=False).annotate(
-                    year=ExtractYear("occurred_from")
-                )
-            rows = events.order_by().values(field).annotate(n=Count("organisation", distinct=True))
-            counts[name] = {
-                str(row[field]): row["n"] for row in rows if row[field] not in ("", None)
-            }
+        unused = [name for name in FACET_NAMES if not self.data.get(name)]
+        for name in FACET_NAMES:
+            if name not in unused:
+                other = self.without(name)
+                if other.is_valid():
+                    counts.update(other.count_facet_group([name]))
+        counts.update(self.count_facet_group(unused))
         return counts
+
+    def count_facet_group(self, names: list[str]) -> dict[str, dict[str, int]]:
+        """Count the named facets over the rows this filterset selects."""
+        counts = {}
+        organisation_facets = [name for name in names if name in self.ORGANISATION_FACETS]
+        if organisation_facets:
+            fields = [self.ORGANISATION_FACETS[name] for name in organisation_facets]
+            rows = self.qs.order_by().values(*fields).annotate(n=Count("pk"))
+            for name, field in zip(organisation_facets, fields, strict=True):
+                facet = counts.setdefault(name, {})
+                for row in rows:
+                    facet[row[field]] = facet.get(row[field], 0) + row["n"]
+        event_facets = [name for name in names if name in self.EVENT_FACETS]
+        if event_facets:
+            events = self.filter_events(Event.objects.public())
+            counts.update(event_facet_counts(events, event_facets))
+        return counts
+
+
+def event_facet_counts(events, names: list[str]) -> dict[str, dict[str, int]]:
+    """Count organisations per value of each event facet, over the given events."""
+    fields = {name: RegistryFilterSet.EVENT_FACETS[name] for name in names}
+    if "year" in names:
+        events = events.annotate(year=ExtractYear("occurred_from"))
+    if connections[events.db].vendor == "postgresql" and len(names) > 1:
+        return grouping_sets_counts(events, fields)
+    counts = {}
+    for name, field in fields.items():
+        rows = events.order_by().values(field).annotate(n=Count("organisation", distinct=True))
+        counts[name] = {str(row[field]): row["n"] for row in rows if row[field] not in ("", None)}
+    return counts
+
+
+def grouping_sets_counts(events, fields: dict[str, str]) -> dict[str, dict[str, int]]:
+    """One pass over the events for every facet: GROUP BY GROUPING SETS, one set per facet."""
+    columns = list(fields)
+    # Aliases, since values() refuses an expression named like a model field.
+    rows = events.order_by().values(
+        "organisation_id", **{f"facet_{name}": F(field) for name, field in fields.items()}
+    )
+    sql, params = rows.query.sql_with_params()
+    quoted = {name: connections[events.db].ops.quote_name(f"facet_{name}") for name in columns}
+    grouping = ", ".join(f"GROUPING(e.{quoted[name]})" for name in columns)
+    values = ", ".join(f"e.{quoted[name]}" for name in columns)
+    sets = ", ".join(f"(e.{quoted[name]})" for name in columns)
+    statement = (
+        f"SELECT {grouping}, {values}, COUNT(DISTINCT e.organisation_id) "
+        f"FROM ({sql}) AS e GROUP BY GROUPING SETS ({sets})"
+    )
+    counts = {name: {} for name in columns}
+    with connections[events.db].cursor() as cursor:
+        cursor.execute(statement, params)
+        for row in cursor.fetchall():
+            flags, values_row, n = row[: len(columns)], row[len(columns) : -1], row[-1]
+            for name, flag, value in zip(columns, flags, values_row, strict=True):
+                if flag == 0 and value not in ("", None):
+                    counts[name][str(value)] = n
+    return counts
+
+
+FACET_NAMES = (*RegistryFilterSet.ORGANISATION_FACETS, *RegistryFilterSet.EVENT_FACETS)
+# Every parameter that changes which rows are selected; `page` and `ordering` do not.
+FACET_INPUTS = tuple(name for name in RegistryFilterSet.base_filters if name != "ordering")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import columns, exports
+from . import columns, exports, services
 from .models import (
     Alias,
     Citation,
@@ -287,6 +287,8 @@ def build_release(
         )
         release.full_clean()
         release.save()
+        # The data page lists every release.
+        services.bump_public_data_version()
         with open(target, "xb") as output:  # "x": fail rather than overwrite
             output.write(content)
     return release

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
-from . import charts, releases
+from . import caching, charts, releases
 from .columns import CONFIDENCE_DEFINITIONS
 from .dates import DatePrecision
 from .filters import RegistryFilterSet
@@ -84,26 +85,68 @@ class WithdrawnRecordMixin:
             return render(request, self.withdrawn_template_name, context, status=410)
 
 
+class CountedPaginator(Paginator):
+    """A paginator told its count, so it does not count the rows again."""
+
+    def __init__(self, *args, count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_count = count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
+
+
+def selected_count(counts: dict[str, dict[str, int]], chosen_types: list[str]) -> int:
+    """How many organisations the whole selection gives, from its facet counts.
+
+    The type facet is counted with the type filter left out, and each organisation has one
+    type: the sum over the chosen types (or all types) is exactly the selection's size.
+    """
+    by_type = counts.get("org_type", {})
+    return sum(n for value, n in by_type.items() if not chosen_types or value in chosen_types)
+
+
 class OrganisationListView(ListView):
     template_name = "closures/organisation_list.html"
     context_object_name = "organisations"
     paginate_by = 25
+    # What the page shows; the notes and the search columns stay in the database.
+    listed_fields = (
+        "slug",
+        "name_en",
+        "name_zh",
+        "org_type",
+        "public_status",
+        "public_status_unconfirmed",
+        "public_latest_event_on",
+    )
 
     def get_queryset(self):
         public_events = Event.objects.public_regardless_of_organisation().chronological()
         organisations = (
             Organisation.objects.public()
             .for_listing()
+            .only(*self.listed_fields)
             .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))
         )
-        self.filterset = RegistryFilterSet(self.request.GET, queryset=organisations)
+        self.filterset = RegistryFilterSet(
+            self.request.GET, queryset=organisations, request=self.request
+        )
         if not self.filterset.is_valid():
             return Organisation.objects.none()
         return self.filterset.qs
 
+    def get_paginator(self, queryset, per_page, **kwargs):
+        if not self.counts:
+            return super().get_paginator(queryset, per_page, **kwargs)
+        chosen = self.filterset.form.cleaned_data.get("org_type") or []
+        count = selected_count(self.counts, chosen)
+        return CountedPaginator(queryset, per_page, count=count, **kwargs)
+
     def get_context_data(self, **kwargs):
         valid = self.filterset.is_valid()
-        counts = self.filterset.facet_counts() if valid else {}
+        counts = self.counts = self.filterset.facet_counts() if valid else {}
         return super().get_context_data(
             filter=self.filterset,
             facets=self.facets(counts),
@@ -255,6 +298,12 @@ class OverviewView(TemplateView):
     template_name = "closures/overview.html"
 
     def get_context_data(self, **kwargs):
+        version = caching.data_version(self.request)
+        figures = caching.cached("overview", version, (get_language() or "",), self.figures)
+        return super().get_context_data(**figures, **kwargs)
+
+    def figures(self) -> dict:
+        """The aggregates over every public record: computed once per data version."""
         organisations = Organisation.objects.public()
         events = Event.objects.public()
         by_type = [
@@ -272,21 +321,20 @@ class OverviewView(TemplateView):
             .key_precision_is(DatePrecision.YEAR)
             .count()
         )
-        return super().get_context_data(
-            recorded=sum(row["recorded"] for row in by_type),
-            closed_or_left=sum(row["closed_or_left"] for row in by_type),
-            sub_bodies=organisations.sub_bodies().count(),
-            by_type=by_type,
-            quarters=quarters,
-            quarter_chart=charts.quarter_columns(quarters),
-            year_only=year_only,
-            destinations=destinations,
-            destination_chart=charts.horizontal_bars(
+        return {
+            "recorded": sum(row["recorded"] for row in by_type),
+            "closed_or_left": sum(row["closed_or_left"] for row in by_type),
+            "sub_bodies": organisations.sub_bodies().count(),
+            "by_type": by_type,
+            "quarters": quarters,
+            "quarter_chart": charts.quarter_columns(quarters),
+            "year_only": year_only,
+            "destinations": destinations,
+            "destination_chart": charts.horizontal_bars(
                 [(row["name"], row["organisations"]) for row in destinations]
             ),
-            latest=organisations.latest_additions()[:8],
-            **kwargs,
-        )
+            "latest": list(organisations.latest_additions()[:8]),
+        }
 
 
 class AboutView(TemplateView):

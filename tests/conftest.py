@@ -20,6 +20,7 @@ from closures.models import (
     EventType,
     Organisation,
     OrganisationType,
+    RegistryVersion,
     ReviewState,
     Source,
 )
@@ -42,7 +43,10 @@ def make_organisation(db):
             "review_state": ReviewState.DRAFT,
         }
         values.update(overrides)
-        return Organisation.objects.create(**values)
+        organisation = Organisation.objects.create(**values)
+        # Builders stand in for the services, which move the data version on a public change.
+        RegistryVersion.bump()
+        return organisation
 
     return make
 
@@ -79,6 +83,7 @@ def make_event(db, make_source):
         event = Event.objects.create(**values)
         if cited:
             Citation.objects.create(event=event, source=make_source(), claims=["event"])
+        RegistryVersion.bump()
         return event
 
     return make

@@ -600,7 +600,7 @@ def test_migration_fills_event_submitters_from_history(
     """Records submitted before `submitted_by` existed on events get it from their history."""
     from django.apps import apps
 
-    migration = importlib.import_module("closures.migrations.0008_event_submitter")
+    migration = importlib.import_module("closures.migrations.0010_event_submitter")
     organisation, event = public_with_draft_event
     services.submit_for_review(record=event, user=curator)
     event.refresh_from_db()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import Alias, Citation, Claim, Event, Organisation
+from ..pagination import KeysFirstPaginator
 from .curation import WORKFLOW_ACTIONS, CurationAdmin, MoveEventForm, workflow_action
 from .forms import (
     REASON_FIELDSET,
@@ -122,6 +123,7 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
     # and no full count on every load: the changelist stays quick at 100,000 records.
     search_fields = ["search_text"]
     show_full_result_count = False
+    paginator = KeysFirstPaginator
     readonly_fields = [
         "current_status",
         "current_status_unconfirmed",

@@ -101,3 +101,9 @@ class SourceAdmin(SimpleHistoryAdmin):
             services.refresh_organisations_citing(source_id=obj.pk)
         if not change or "url" in form.changed_data:
             enqueue_source_upkeep([obj.pk])
+
+    def delete_model(self, request, obj):
+        services.delete_records(records=[obj])
+
+    def delete_queryset(self, request, queryset):
+        services.delete_records(records=queryset)

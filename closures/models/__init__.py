@@ -21,6 +21,7 @@ from .organisation import (
     normalise_text,
     status_from_events,
 )
+from .registry_version import RegistryVersion
 from .release import Release
 from .reviewable import Reviewable
 from .source import (
@@ -86,6 +87,7 @@ __all__ = [
     "LibraryProxyURL",
     "Organisation",
     "OrganisationQuerySet",
+    "RegistryVersion",
     "OrganisationType",
     "PublicEntryStatus",
     "Reason",

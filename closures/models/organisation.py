@@ -361,6 +361,19 @@ class Organisation(Reviewable):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         ordering = ["name_en", "slug"]
+        # Deep pages walk an index in order instead of sorting every record: the admin's
+        # order (with the key, so the page's keys come from the index alone) and the listing's.
+        indexes = [
+            models.Index(
+                fields=["name_en", "slug"], include=["id"], name="organisation_name_order"
+            ),
+            models.Index(
+                F("public_latest_event_on").desc(),
+                F("name_en"),
+                F("slug"),
+                name="organisation_listing_order",
+            ),
+        ]
         permissions = [
             ("publish_organisation", _("Can publish or withdraw records")),
             ("embargo_organisation", _("Can set or lift an embargo")),

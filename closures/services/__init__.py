@@ -6,11 +6,13 @@ module; this package re-exports what callers use, so `from closures.services imp
 does not depend on where a function lives.
 """
 
+from .deletion import delete_records
 from .derived import refresh_organisation, refresh_organisations_citing
 from .import_merge import ImportConflict, MergeRules
 from .import_parser import unknown_columns
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
+from .public_version import bump_public_data_version, is_public, shows_publicly
 from .revert import revert_to_version
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 from .workflow import (
@@ -35,6 +37,10 @@ __all__ = [
     "ImportReport",
     "MergeRules",
     "WorkflowRefused",
+    "bump_public_data_version",
+    "delete_records",
+    "is_public",
+    "shows_publicly",
     "import_registry",
     "import_spreadsheet",
     "is_reviewer",

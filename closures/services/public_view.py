@@ -19,6 +19,7 @@ from django.db.models import Prefetch
 
 from ..models import Citation, Event, Organisation, Source
 from ..serializers import EventSerializer, OrganisationSerializer, SourceSerializer
+from .public_version import bump_public_data_version
 
 # Fields of the public serializers that do not describe the record itself.
 NOT_PART_OF_THE_VIEW = frozenset({"url", "page_url", "first_published_at", "updated_at"})
@@ -89,6 +90,7 @@ def public_view_changed(organisation: Organisation) -> None:
     """Called by `refresh_organisation`, in its transaction, each time a public view changes.
 
     The one place for what depends on the public data as a whole: the registry's data version
-    that caches and validators are keyed on (`bump_public_data_version`, being added by the
-    caching work) is to be called from here.
+    that caches and validators are keyed on moves in the same transaction, so no process
+    serves a stale count or page after it commits.
     """
+    bump_public_data_version()
