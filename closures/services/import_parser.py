@@ -156,7 +156,7 @@ class _RowParser:
             event=event,
             reasons=self.reasons(),
             sources=self.sources(event["event_type"]),
-            columns=frozenset(self.row),
+            columns=self.present_columns(),
             aliases=self.aliases() if ALIASES_COLUMN in self.row else None,
             parent_slug=self.get(PARENT_COLUMN) if PARENT_COLUMN in self.row else None,
         )
@@ -164,6 +164,13 @@ class _RowParser:
     def aliases(self) -> list[str]:
         names = (name.strip() for name in self.get(ALIASES_COLUMN).split(MULTI_VALUE_SEPARATOR))
         return list(dict.fromkeys(name for name in names if name))
+
+    def present_columns(self) -> frozenset[str]:
+        """The header's columns, a first-format `notes` counting as the curator note's column."""
+        columns = frozenset(self.row)
+        if LEGACY_NOTES_COLUMN in columns and "curator_note" not in columns:
+            columns |= {"curator_note"}
+        return columns
 
     def integer(self, column: str) -> int | None:
         text = self.get(column)
