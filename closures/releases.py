@@ -262,9 +262,15 @@ def changes_markdown(version, previous: Release | None, changes: dict) -> str:
 
 
 def package_bytes(
-    *, version: str, released_on: dt.date, snapshot: Snapshot, previous: Release | None
+    *,
+    version: str,
+    released_on: dt.date,
+    snapshot: Snapshot,
+    previous: Release | None,
+    changes: str | None = None,
 ) -> bytes:
-    """The release zip: the same inputs give the same bytes."""
+    """The release zip: the same inputs give the same bytes. `changes` replaces the CHANGES.md
+    computed against `previous` (a redacted rebuild keeps its release's own, redacted)."""
     files = dict(snapshot.files)
     files["datapackage.json"] = (
         json.dumps(
@@ -278,9 +284,11 @@ def package_bytes(
     files["CODEBOOK.md"] = codebook(version).encode()
     files["CITATION.cff"] = citation_cff(version, released_on).encode()
     files["LICENSE"] = LICENCE.encode()
-    files["CHANGES.md"] = changes_markdown(
-        version, previous, changes_since(previous, snapshot.fingerprints)
-    ).encode()
+    if changes is None:
+        changes = changes_markdown(
+            version, previous, changes_since(previous, snapshot.fingerprints)
+        )
+    files["CHANGES.md"] = changes.encode()
     files["SHA256SUMS"] = "".join(
         f"{hashlib.sha256(content).hexdigest()}  {name}\n"
         for name, content in sorted(files.items())
@@ -409,7 +417,7 @@ def record_release(
 
 def citation_text(release: Release) -> str:
     return (
-        f"{TITLE} curators ({release.released_on.year}). {TITLE}, release {release.version} "
+        f"{TITLE} curators ({release.released_on.year}). {TITLE}, release {release.file_version} "
         f"[Data set]. {settings.SITE_URL}/en/data/. Licence CC BY 4.0."
     )
 
@@ -431,7 +439,7 @@ def dataset_jsonld(release: Release | None = None) -> dict:
         "isAccessibleForFree": True,
     }
     if release:
-        data["version"] = release.version
+        data["version"] = release.file_version
         data["datePublished"] = release.released_on.isoformat()
         data["distribution"] = [
             {
