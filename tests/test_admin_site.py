@@ -15,6 +15,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from closures.models import Release
+
 PASSWORD = "lantern-harbour-7-ferry"
 ADMIN_INDEX = "/admin/"
 ENROL = "/admin/otp/enrol/"
@@ -248,6 +250,9 @@ REGISTERED_MODELS = sorted(model._meta.label for model in admin.site._registry)
 def any_object_of(make_public_organisation, staff_member):
     """An existing row of every registered model, so the shortcut has something to find."""
     make_public_organisation()
+    Release.objects.create(
+        version="2026.11.0", released_on="2026-11-22", filename="r.zip", size=1, sha256="0"
+    )
     StaticDevice.objects.create(user=staff_member, name="recovery codes")
     TOTPDevice.objects.create(user=staff_member, name="authenticator")
     sign_in(Client(), "curator", password="wrong-password")  # a lockout record
