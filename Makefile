@@ -25,7 +25,7 @@ migrate:
 	$(MANAGE) migrate --noinput
 
 data:
-	$(MANAGE) import_registry fixtures/closures.csv --publish
+	$(MANAGE) import_registry fixtures/registry.csv --publish
 	$(MANAGE) import_trackers fixtures/trackers
 
 serve:

@@ -9,7 +9,7 @@ import datetime as dt
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -170,12 +170,17 @@ class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
                     "reasons", Prefetch("citations", Citation.objects.select_related("source"))
                 )
             )
-            return Organisation.objects.public().prefetch_related(
-                "aliases", Prefetch("events", queryset=events, to_attr="public_events")
+            return (
+                Organisation.objects.public()
+                .with_public_parent()
+                .prefetch_related(
+                    "aliases", Prefetch("events", queryset=events, to_attr="public_events")
+                )
             )
         # A cursor needs a value on every row; undated records sort first.
         return (
             Organisation.objects.public()
+            .with_public_parent()
             .prefetch_related("aliases")
             .annotate(latest_key=Coalesce("public_latest_event_on", Value(dt.date(1, 1, 1))))
         )
@@ -235,8 +240,11 @@ class SourceViewSet(viewsets.ReadOnlyModelViewSet):
 class WithdrawnList(generics.ListAPIView):
     """Tombstones: organisations once public that no longer are. A synced copy drops them.
 
-    `withdrawn` is true, with the registry's public reason, for a record withdrawn on
-    purpose; otherwise the record was taken out of public view for a reason not given.
+    `withdrawn` is true, with the reason, only for a withdrawal whose reason a reviewer marked
+    public; any other record (embargoed, withdrawn without a public reason, hidden through its
+    events) is only "no longer public". `since` is a day, not a time, and `updated_since`
+    compares days: a tombstone must not tell when something hidden happened.
+    A record that was never public never appears here.
     """
 
     serializer_class = WithdrawnSerializer
@@ -245,7 +253,11 @@ class WithdrawnList(generics.ListAPIView):
     def get_queryset(self):
         tombstones = Organisation.objects.no_longer_public().annotate(
             withdrawn_publicly_flag=ExpressionWrapper(
-                Q(review_state=ReviewState.WITHDRAWN, embargoed=False),
+                Q(
+                    review_state=ReviewState.WITHDRAWN,
+                    embargoed=False,
+                    withdrawn_reason_public=True,
+                ),
                 output_field=BooleanField(),
             )
         )
@@ -254,9 +266,8 @@ class WithdrawnList(generics.ListAPIView):
             filterset = RegistryFilterSet({"updated_since": since})
             if not filterset.is_valid():
                 raise ValidationError(filterset.errors)
-            tombstones = tombstones.filter(
-                updated_at__gte=filterset.form.cleaned_data["updated_since"]
-            )
+            moment = filterset.form.cleaned_data["updated_since"]
+            tombstones = tombstones.filter(public_changed_at__date__gte=timezone.localdate(moment))
         return tombstones
 
 

@@ -23,15 +23,14 @@ class ChangeLogEntry:
 
 
 # Fields whose changes the public change log never mentions: workflow bookkeeping and
-# anything a curator may mark sensitive. Derived fields (not editable) are left out as well.
+# curators' notes. Derived fields (not editable) are left out as well.
 CHANGE_LOG_HIDDEN_FIELDS = frozenset(
     {
         "review_state",
         "embargoed",
         "embargo_reason",
         "embargo_review_on",
-        "notes",
-        "notes_sensitive",
+        "curator_note",
         "withdrawn_reason",
     }
 )

@@ -43,9 +43,11 @@ class Column:
     """One public column.
 
     `source` is the field path given to `values()`. `kind` says how the stored value becomes
-    a cell: "text", "integer", "date", "timestamp", "partial_date" (cut to the precision in
-    `precision_source`), "precision" (empty when the date in `date_source` is), or "multi"
-    (several related values, which exports.py gathers per chunk of rows).
+    a cell: "text", "integer", "boolean" (`true` or `false`), "date", "timestamp",
+    "partial_date" (cut to the precision in `precision_source`), "precision" (empty when the
+    date in `date_source` is), or "multi" (several related values, which exports.py gathers
+    per chunk of rows). A `source` that is a queryset annotation names in `field` the model
+    field it stands for.
     """
 
     name: str
@@ -59,6 +61,7 @@ class Column:
     required: bool = False
     api_name: str | None = None
     listed: bool = True  # False where the allowed values are too many to list (countries)
+    field: str = ""
 
     @property
     def type(self) -> str:
@@ -66,11 +69,12 @@ class Column:
             "integer": "integer",
             "date": "date",
             "timestamp": "datetime",
+            "boolean": "boolean",
         }.get(self.kind, "string")
 
     @property
     def model_field(self):
-        model, parts = self.model, self.source.split("__")
+        model, parts = self.model, (self.field or self.source).split("__")
         for part in parts[:-1]:
             model = model._meta.get_field(part).related_model
         return model._meta.get_field(parts[-1])
@@ -86,7 +90,7 @@ class Column:
         return text
 
     def allowed_values(self) -> list[str] | None:
-        if self.kind == "multi" or not self.listed:
+        if self.kind in ("multi", "boolean") or not self.listed:
             return None
         if self.choices is not None:
             return list(self.choices)
@@ -126,6 +130,8 @@ class Column:
             return value if row[self.date_source] else ""
         if self.kind == "timestamp":
             return timestamp(value)
+        if self.kind == "boolean":
+            return "true" if value else "false"
         if self.kind == "date":
             return value.isoformat() if value else ""
         return "" if value is None else value
@@ -162,7 +168,31 @@ ORGANISATION = [
     Column("aliases", Alias, "name", "multi", description=_("Aliases and former names.")),
     Column("organisation_type", Organisation, "org_type"),
     Column("status", Organisation, "public_status"),
+    Column("status_unconfirmed", Organisation, "public_status_unconfirmed", "boolean"),
+    Column(
+        "parent_organisation_id",
+        Organisation,
+        "public_parent_slug",
+        field="parent_organisation",
+        description=_(
+            "ID of the organisation this one belonged to (a college union's university union, "
+            "a regional office's section), when that record is public. Each is counted as an "
+            "organisation of its own."
+        ),
+    ),
     Column("founded_year", Organisation, "founded_year", "integer"),
+    Column(
+        "description_en",
+        Organisation,
+        "description_en",
+        description=_("Who they were, in one plain sentence, in English."),
+    ),
+    Column(
+        "description_zh",
+        Organisation,
+        "description_zh",
+        description=_("Who they were, in one plain sentence, in Traditional Chinese."),
+    ),
     Column("website", Organisation, "website"),
     Column("wikidata_id", Organisation, "wikidata_id"),
     Column("latest_event_on", Organisation, "public_latest_event_on", "date"),
@@ -176,9 +206,12 @@ ORGANISATION = [
     Column(
         "updated_at",
         Organisation,
-        "updated_at",
+        "public_changed_at",
         "timestamp",
-        description=_("When the record last changed (UTC)."),
+        description=_(
+            "When what the public sees of the record (its fields, events, citations or "
+            "sources) last changed (UTC)."
+        ),
     ),
 ]
 
@@ -217,6 +250,13 @@ EVENT = [
         "organisation__public_status",
         description=_("Current status of the organisation."),
     ),
+    Column(
+        "organisation_status_unconfirmed",
+        Event,
+        "organisation__public_status_unconfirmed",
+        "boolean",
+        description=_("True when only low-confidence reports give the organisation's status."),
+    ),
     Column("event_type", Event, "event_type", api_name="event_type"),
     *_event_date(
         "announced", _("When it was announced, as YYYY, YYYY-MM or YYYY-MM-DD at its precision.")
@@ -254,6 +294,8 @@ EVENT = [
         choices=tuple(ReasonCategory.values),
         api_name="reasons",
     ),
+    Column("public_note", Event, "public_note", api_name="public_note"),
+    Column("public_note_zh", Event, "public_note_zh", api_name="public_note_zh"),
     Column("confidence", Event, "confidence", api_name="confidence"),
     Column(
         "source_ids",
@@ -272,9 +314,9 @@ EVENT = [
     Column(
         "updated_at",
         Event,
-        "updated_at",
+        "organisation__public_changed_at",
         "timestamp",
-        description=_("When the event last changed (UTC)."),
+        description=_("When what the public sees of the event's organisation last changed (UTC)."),
         api_name="updated_at",
     ),
 ]

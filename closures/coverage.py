@@ -293,8 +293,7 @@ def create_draft_from_entry(*, entry: TrackerEntry, user) -> Organisation:
             name_zh=name_zh,
             org_type=OrganisationType.OTHER,
             review_state=ReviewState.DRAFT,
-            notes="\n".join(lines),
-            notes_sensitive=True,
+            curator_note="\n".join(lines),
         )
         organisation.full_clean()
         organisation._change_reason = f"Started from tracker entry {entry}"

@@ -118,6 +118,8 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
         "organisation_acronym": "o.acronym",
         "organisation_type": "o.org_type",
         "organisation_status": "o.public_status",
+        "organisation_status_unconfirmed": "CASE WHEN o.public_status_unconfirmed "
+        "THEN 'true' ELSE 'false' END",
         "event_type": "e.event_type",
         "announced": iso("announced"),
         "announced_precision": precision("announced"),
@@ -129,12 +131,15 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
         "stated_reason_zh": "e.stated_reason_zh",
         "reasons": f"(SELECT string_agg(r.reason_id, '{separator}' ORDER BY r.reason_id "
         'COLLATE "C") FROM closures_event_reasons r WHERE r.event_id = e.id)',
+        "public_note": "e.public_note",
+        "public_note_zh": "e.public_note_zh",
         "confidence": "e.confidence",
         "source_ids": f"(SELECT string_agg(s.uid, '{separator}' ORDER BY s.uid COLLATE \"C\") "
         f"FROM (SELECT DISTINCT s.uid {distinct_sources}) s)",
         "source_urls": f"(SELECT string_agg(s.url, '{separator}' ORDER BY s.uid COLLATE \"C\") "
         f"FROM (SELECT DISTINCT s.uid, s.url {distinct_sources}) s)",
-        "updated_at": "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+        "updated_at": "to_char(o.public_changed_at AT TIME ZONE 'UTC', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\')',
     }
     if list(expressions) != EVENT_COLUMNS:
         raise ImproperlyConfigured("event_export_sql must give the columns of columns.EVENT.")
@@ -152,7 +157,7 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
 
 def organisation_rows(organisations) -> Iterator[dict]:
     fields = ["pk", *columns.value_fields(columns.ORGANISATION)]
-    rows = organisations.order_by("slug").values(*fields).iterator(CHUNK_SIZE)
+    rows = organisations.with_public_parent().order_by("slug").values(*fields).iterator(CHUNK_SIZE)
     for chunk in _chunks(rows):
         aliases = defaultdict(list)
         for organisation_id, name in Alias.objects.filter(

@@ -1,6 +1,7 @@
 """Atom feed of public records, newest change first."""
 
 from django.contrib.syndication.views import Feed
+from django.db.models import F
 from django.urls import reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
@@ -18,7 +19,9 @@ class LatestRecordsFeed(Feed):
     link = reverse_lazy("closures:organisation-list")
 
     def items(self):
-        return Organisation.objects.public().order_by("-updated_at", "-pk")[:FEED_LENGTH]
+        return Organisation.objects.public().order_by(
+            F("public_changed_at").desc(nulls_last=True), "-pk"
+        )[:FEED_LENGTH]
 
     def item_title(self, item):
         return item.display_name()
@@ -28,14 +31,16 @@ class LatestRecordsFeed(Feed):
         return _("%(names)s: %(type)s, %(status)s.") % {
             "names": names,
             "type": item.get_org_type_display(),
-            "status": item.get_public_status_display(),
+            "status": item.get_public_status_display()
+            + (" " + _("(unconfirmed)") if item.public_status_unconfirmed else ""),
         }
 
     def item_pubdate(self, item):
-        return item.first_published_at or item.created_at
+        return item.first_published_at
 
     def item_updateddate(self, item):
-        return item.updated_at
+        # Only public data moves this time: a hidden edit never reorders or redates the feed.
+        return item.public_changed_at
 
     def item_guid(self, item):
         return f"tag:hkcscr,2024:organisation:{item.slug}"

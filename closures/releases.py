@@ -162,7 +162,8 @@ def changes_since(previous: Release | None, fingerprints: dict) -> dict[str, lis
         "changed": sorted(
             slug for slug in set(fingerprints) & set(before) if fingerprints[slug] != before[slug]
         ),
-        "withdrawn": sorted(set(before) - set(fingerprints)),
+        # Embargoed, withdrawn or hidden through its events: a release says no more.
+        "no longer public": sorted(set(before) - set(fingerprints)),
     }
 
 

@@ -1,10 +1,11 @@
-"""What the API shows of each record. Every field is listed: a curator-only field (notes,
-embargo, review state) can never appear by accident."""
+"""What the API shows of each record. Every field is listed: a curator-only field (curator
+notes, embargo, review state) can never appear by accident."""
 
 import datetime as dt
 
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -68,6 +69,11 @@ class EventSerializer(RegistrySerializer):
     )
     reasons = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
+    updated_at = UtcDateTimeField(
+        source="organisation.public_changed_at",
+        read_only=True,
+        help_text="When what the public sees of the event's organisation last changed.",
+    )
 
     class Meta:
         model = Event
@@ -86,6 +92,8 @@ class EventSerializer(RegistrySerializer):
             "stated_reason_en",
             "stated_reason_zh",
             "reasons",
+            "public_note",
+            "public_note_zh",
             "confidence",
             "citations",
             "updated_at",
@@ -95,10 +103,27 @@ class EventSerializer(RegistrySerializer):
 class OrganisationSerializer(RegistrySerializer):
     id = serializers.CharField(source="slug", read_only=True)
     status = serializers.CharField(source="public_status", read_only=True)
+    status_unconfirmed = serializers.BooleanField(
+        source="public_status_unconfirmed",
+        read_only=True,
+        help_text="True when only low-confidence reports give the status.",
+    )
+    parent_organisation = serializers.CharField(
+        source="public_parent_slug",
+        read_only=True,
+        allow_null=True,
+        help_text="ID of the public organisation this one belonged to, if any.",
+    )
     latest_event_on = serializers.DateField(source="public_latest_event_on", read_only=True)
     aliases = AliasSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
+    updated_at = UtcDateTimeField(
+        source="public_changed_at",
+        read_only=True,
+        help_text="When what the public sees of the record (its fields, events, citations or "
+        "sources) last changed; the time `updated_since` compares.",
+    )
 
     class Meta:
         model = Organisation
@@ -112,6 +137,8 @@ class OrganisationSerializer(RegistrySerializer):
             "aliases",
             "org_type",
             "status",
+            "status_unconfirmed",
+            "parent_organisation",
             "founded_year",
             "description_en",
             "description_zh",
@@ -148,12 +175,13 @@ class SourceSerializer(RegistrySerializer):
 
 
 class WithdrawnSerializer(RegistrySerializer):
-    """A tombstone: the ID a synced copy must drop, and the public reason when there is one."""
+    """A tombstone: the ID a synced copy must drop, the day it stopped being public, and the
+    reason only for a withdrawal whose reason a reviewer marked public."""
 
     id = serializers.CharField(source="slug", read_only=True)
     withdrawn = serializers.SerializerMethodField()
     reason = serializers.SerializerMethodField()
-    since = UtcDateTimeField(source="updated_at", read_only=True)
+    since = serializers.SerializerMethodField()
 
     class Meta:
         model = Organisation
@@ -164,6 +192,11 @@ class WithdrawnSerializer(RegistrySerializer):
 
     def get_reason(self, organisation) -> str:
         return organisation.withdrawn_reason if organisation.withdrawn_publicly_flag else ""
+
+    def get_since(self, organisation) -> dt.date | None:
+        """The day (Hong Kong time) the record left public view; never a finer time."""
+        changed = organisation.public_changed_at
+        return timezone.localdate(changed) if changed else None
 
 
 class ChoiceSerializer(serializers.Serializer):

@@ -32,7 +32,8 @@ class OrganisationSitemap(Sitemap):
         return Organisation.objects.public().order_by("slug")
 
     def lastmod(self, item):
-        return item.updated_at
+        # Only public data moves this time: a hidden edit never shows as a modification.
+        return item.public_changed_at
 
 
 SITEMAPS = {"pages": PageSitemap, "organisations": OrganisationSitemap}

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Source
+from .services.derived import refresh_organisations_citing
 
 
 class HostBusy(Exception):
@@ -213,4 +214,6 @@ def archive_source(*, source_id: int, wait_for_host: bool = False) -> Source | N
             source.archived_at = timezone.now()
             source._change_reason = "Archived copy recorded"
             source.save(update_fields=["archived_url", "archived_at", "updated_at"])
+            # The archived copy is shown beside the source on every record citing it.
+            refresh_organisations_citing(source_id=source_id)
     return source

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from . import releases, services, sources
+from . import releases, sources
 from .models import Source
+from .services.import_uploads import delete_stale_uploads
 
 RETRY_POLICY = {
     "retry_backoff": 30,
@@ -11,12 +12,6 @@ RETRY_POLICY = {
     "retry_jitter": True,
     "max_retries": 8,
 }
-
-
-@shared_task(acks_late=True)
-def refresh_organisation(organisation_id: int) -> str:
-    """Recompute an organisation's derived status after its events changed."""
-    return services.refresh_organisation(organisation_id=organisation_id).current_status
 
 
 def cited_publicly(source_id: int) -> bool:
@@ -76,3 +71,9 @@ def build_weekly_release() -> str | None:
     """Beat entry point: a new release when the public registry changed since the last one."""
     release = releases.build_release(only_if_changed=True)
     return release.version if release else None
+
+
+@shared_task
+def clean_import_uploads() -> int:
+    """Beat entry point: delete spreadsheets left waiting from import previews."""
+    return delete_stale_uploads()

@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -60,10 +61,13 @@ def json_ld(data: dict) -> str:
 
 
 class WithdrawnRecordMixin:
-    """Answer 410 Gone, with the public reason, at the address of a withdrawn record.
+    """Answer 410 Gone at the address of a record the public once saw and no longer does.
 
-    Only a record that was once public qualifies: a withdrawn draft or an embargoed record
-    stays a plain 404, so the address reveals nothing that was never published.
+    The page names the record and gives the reason only for a withdrawal whose reason a
+    reviewer marked public; any other once-public record (embargoed, withdrawn without a
+    public reason, hidden through its events) says only that it is no longer public, so a
+    safety embargo cannot be told apart from an ordinary withdrawal. A record that was never
+    public stays a plain 404, indistinguishable from one that never existed.
     """
 
     withdrawn_template_name = "closures/organisation_withdrawn.html"
@@ -72,12 +76,11 @@ class WithdrawnRecordMixin:
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            withdrawn = (
-                Organisation.objects.withdrawn_publicly().filter(slug=kwargs.get("slug")).first()
-            )
-            if withdrawn is None:
+            gone = Organisation.objects.no_longer_public().filter(slug=kwargs.get("slug"))
+            if not gone.exists():
                 raise
-            context = {"organisation": withdrawn}
+            explained = Organisation.objects.withdrawn_with_public_reason()
+            context = {"organisation": explained.filter(slug=kwargs.get("slug")).first()}
             return render(request, self.withdrawn_template_name, context, status=410)
 
 
@@ -172,11 +175,13 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         organisation = self.object
-        updated = max(
-            [organisation.updated_at, *(event.updated_at for event in organisation.public_events)]
-        )
+        # One date for the page, the citation, BibTeX and JSON-LD: when what the public sees
+        # last changed, in Hong Kong time, so a hidden edit never shows and all four agree.
+        updated = timezone.localtime(organisation.public_changed_at)
         url = self.request.build_absolute_uri(organisation.get_absolute_url())
         return super().get_context_data(
+            parent=organisation.public_parent(),
+            sub_organisations=list(organisation.public_sub_organisations()),
             last_updated=updated,
             stable_url=url,
             citation_text=self.citation_text(organisation, url, updated),
@@ -270,6 +275,7 @@ class OverviewView(TemplateView):
         return super().get_context_data(
             recorded=sum(row["recorded"] for row in by_type),
             closed_or_left=sum(row["closed_or_left"] for row in by_type),
+            sub_bodies=organisations.sub_bodies().count(),
             by_type=by_type,
             quarters=quarters,
             quarter_chart=charts.quarter_columns(quarters),

@@ -53,8 +53,8 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
 fi
 
 manage migrate --noinput
-manage import_registry fixtures/closures.csv --publish
-manage import_trackers fixtures/trackers
+# Never an import here: a start must not touch curated data. Importing is a deliberate step
+# (`make data`, or `manage.py import_registry PATH --dry-run` first), see the README.
 manage collectstatic --noinput --verbosity 0
 
 "$UV" run --frozen gunicorn registry.wsgi:application \

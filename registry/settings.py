@@ -247,6 +247,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600,
     },
     "release-weekly": {"task": "closures.tasks.build_weekly_release", "schedule": 7 * 24 * 3600},
+    "clean-import-uploads": {"task": "closures.tasks.clean_import_uploads", "schedule": 600},
 }
 
 # --- API --------------------------------------------------------------------------------
@@ -290,6 +291,16 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Disposition"]
 # Spreadsheet uploads in the admin: a bound on size keeps a stray file from filling memory.
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024)))
 IMPORT_ALLOWED_EXTENSIONS = (".csv", ".xlsx")
+# Bounds checked while reading, so a decompression bomb is refused before it fills memory.
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("IMPORT_MAX_UNCOMPRESSED_BYTES", str(10 * 1024 * 1024))
+)
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "100"))
+IMPORT_MAX_CELL_CHARS = int(os.environ.get("IMPORT_MAX_CELL_CHARS", "10000"))
+# An upload waiting for confirmation is deleted after this long (and at once on a failed
+# preview, a cancel or a confirmation); `manage.py clean_import_uploads` runs from beat.
+IMPORT_PREVIEW_MAX_AGE_SECONDS = int(os.environ.get("IMPORT_PREVIEW_MAX_AGE_SECONDS", "3600"))
 # Uploaded spreadsheets wait here between preview and confirmation, keyed by a random token.
 IMPORT_PREVIEW_DIR = Path(
     os.environ.get("IMPORT_PREVIEW_DIR", BASE_DIR / "var" / "import-previews")

@@ -23,6 +23,7 @@ from closures.models import (
     ReviewState,
     Source,
 )
+from closures.services import refresh_organisation
 
 from .scenario import Scenario, build_scenario
 
@@ -90,9 +91,8 @@ def make_public_organisation(make_organisation, make_event):
     def make(*, event=None, **overrides) -> Organisation:
         organisation = make_organisation(**{"review_state": ReviewState.PUBLISHED, **overrides})
         make_event(organisation, **(event or {}))
-        organisation.refresh_derived_fields()
-        organisation.save()
-        return organisation
+        # Through the service, so first publication and the public-change time are real.
+        return refresh_organisation(organisation_id=organisation.pk)
 
     return make
 

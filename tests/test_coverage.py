@@ -175,7 +175,7 @@ def test_create_a_draft_from_an_entry_links_every_trackers_entry_of_that_name(
         "失蹤團體",
         ReviewState.DRAFT,
     )
-    assert draft.notes_sensitive and "date as listed: 2021.7" in draft.notes
+    assert "date as listed: 2021.7" in draft.curator_note
     assert set(draft.tracker_entries.values_list("tracker__slug", flat=True)) == {
         "list-a",
         "list-b",

@@ -15,14 +15,22 @@ def registry(scenario):
     and a second reason category, edited the way a curator's change is made."""
     ctu_event = scenario.ctu.events.get()
     ctu_event.stated_reason_en = '=HYPERLINK("http://evil.example") said, "quoted"\nand more'
+    ctu_event.public_note = "Sources differ on the day."
+    ctu_event.public_note_zh = "消息來源對日期說法不一。"
+    ctu_event.curator_note = "Curator-only canary"
+    ctu_event.confidence = "low"
     ctu_event.save()
+    scenario.amnesty.parent_organisation = scenario.ctu
+    scenario.amnesty.save()
+    scenario.media.parent_organisation = scenario.hidden  # embargoed: never named
+    scenario.media.save()
     amnesty_event = scenario.amnesty.events.get()
     amnesty_event.stated_reason_en = "-1 options left"
     amnesty_event.stated_reason_zh = "＝1+1"
     amnesty_event.save()
     amnesty_event.reasons.add("safety_of_staff")
     scenario.ctu.aliases.create(name="職工盟", language="zh-hant")
-    for organisation in (scenario.ctu, scenario.amnesty):
+    for organisation in (scenario.ctu, scenario.amnesty, scenario.media):
         services.refresh_organisation(organisation_id=organisation.pk)
     return scenario
 
@@ -126,3 +134,22 @@ def test_copy_fast_path_gives_the_same_bytes_as_the_portable_path(client, regist
     portable = b"".join(exports.csv_lines(exports.event_rows(events), exports.EVENT_COLUMNS))
     assert fast == portable
     assert len(read_csv(fast)) == events.count() > 0  # real rows were compared
+
+
+def test_exports_carry_public_notes_parents_and_the_unconfirmed_flag(client, registry):
+    events = {row["event_id"]: row for row in read_csv(fetch(client, "/api/v1/export/events.csv"))}
+    ctu = events["hkctu-disbanded"]
+    assert (ctu["public_note"], ctu["public_note_zh"]) == (
+        "Sources differ on the day.",
+        "消息來源對日期說法不一。",
+    )
+    assert ctu["organisation_status_unconfirmed"] == "true"
+    assert events["amnesty-relocated"]["organisation_status_unconfirmed"] == "false"
+    body = fetch(client, "/api/v1/export/organisations.csv")
+    organisations = {row["organisation_id"]: row for row in read_csv(body)}
+    assert organisations["hkctu"]["status_unconfirmed"] == "true"
+    assert organisations["amnesty"]["parent_organisation_id"] == "hkctu"
+    assert organisations["apple-daily"]["parent_organisation_id"] == ""
+    for url in ("events.csv", "events.json", "organisations.csv"):
+        text = fetch(client, f"/api/v1/export/{url}").decode()
+        assert "Curator-only canary" not in text and "hidden-union" not in text

@@ -1,14 +1,20 @@
 import datetime as dt
 import xml.etree.ElementTree as ET
 
+from closures.models import Organisation
+from closures.services import refresh_organisation
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
 def test_feed_lists_public_records_newest_change_first(client, scenario):
-    scenario.amnesty.save()
-    scenario.ctu.save()  # now the most recently updated, Amnesty the next
+    for organisation in (scenario.amnesty, scenario.ctu):
+        organisation.description_en = "Described anew."
+        organisation.save()
+        # Now the most recent public changes: hkctu first, Amnesty next.
+        refresh_organisation(organisation_id=organisation.pk)
     response = client.get("/en/feed/")
     assert response["Content-Type"].startswith("application/atom+xml")
     feed = ET.fromstring(response.content)
@@ -60,3 +66,17 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_robots_out_of_the_admin(clie
     lines = response.content.decode().splitlines()
     assert "Disallow: /admin/" in lines
     assert "Sitemap: http://testserver/sitemap.xml" in lines
+
+
+def test_feed_and_sitemap_dates_ignore_edits_the_public_cannot_see(client, scenario):
+    before = {url: client.get(url).content for url in ("/en/feed/", "/sitemap.xml")}
+    scenario.media.curator_note = "Curator note"
+    scenario.media.save()
+    secret = scenario.media.events.get(uid="apple-daily-secret-move")
+    secret.destination_city = "London"
+    secret.save()
+    refresh_organisation(organisation_id=scenario.media.pk)
+    after = {url: client.get(url).content for url in ("/en/feed/", "/sitemap.xml")}
+    assert before == after
+    changed = Organisation.objects.get(pk=scenario.media.pk).public_changed_at
+    assert changed == scenario.media.public_changed_at

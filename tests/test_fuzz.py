@@ -19,7 +19,7 @@ from closures.filters import RegistryFilterSet
 from closures.models import Alias, Citation, Event, Organisation, Source
 from closures.services import ImportFailed, import_registry, read_spreadsheet
 
-CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "closures.csv"
+CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "registry.csv"
 FUZZ = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
     deadline=None,

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from closures import services
-from closures.models import ReviewState
+from closures.models import Event, Organisation, Reason, ReviewState
 
 
 def change_data(organisation, **overrides):
@@ -18,7 +18,7 @@ def change_data(organisation, **overrides):
         "description_zh": "",
         "website": "",
         "wikidata_id": "",
-        "notes": "",
+        "curator_note": "",
         "change_reason": "",
         "aliases-TOTAL_FORMS": "0",
         "aliases-INITIAL_FORMS": "0",
@@ -129,7 +129,7 @@ def test_public_change_log_lists_publication_and_later_edits_without_names(
         assert private not in text
 
 
-def test_public_change_log_leaves_out_drafts_embargoes_and_sensitive_notes(
+def test_public_change_log_leaves_out_drafts_embargoes_and_curator_notes(
     published_by_review, make_event, reviewer
 ):
     organisation = published_by_review
@@ -139,8 +139,7 @@ def test_public_change_log_leaves_out_drafts_embargoes_and_sensitive_notes(
     draft_event = make_event(organisation, review_state=ReviewState.DRAFT)
     draft_event.stated_reason_en = "Changed in draft"
     draft_event.save()
-    organisation.notes = "Names a member"
-    organisation.notes_sensitive = True
+    organisation.curator_note = "Names a member"
     organisation.save()
     services.set_embargo(record=organisation, user=reviewer, reason="Safety")
     organisation.refresh_from_db()
@@ -156,3 +155,88 @@ def test_public_page_shows_last_updated_and_the_change_log(client, published_by_
     assert "Last updated:" in page
     assert "Record published" in page
     assert "reviewer" not in page
+
+
+# --- A revert restores content only (issue 12.4) ------------------------------------------
+
+
+def test_reverting_a_deleted_embargoed_event_brings_it_back_as_an_embargoed_draft(
+    reviewer, make_public_organisation
+):
+    organisation = make_public_organisation()
+    event = organisation.events.get()
+    event.reasons.set(Reason.objects.filter(code__in=["nsl_pressure", "legal_risk"]))
+    published_version = event.history.first()
+    services.set_embargo(record=event, user=reviewer, reason="Source at risk")
+    event.delete()
+    restored = services.revert_to_version(historical_record=published_version, user=reviewer)
+    restored = Event.objects.get(pk=restored.pk)
+    assert restored.review_state == ReviewState.DRAFT
+    assert (restored.embargoed, restored.embargo_reason) == (True, "Source at risk")
+    assert restored.submitted_by is None
+    assert set(restored.reasons.values_list("code", flat=True)) == {"nsl_pressure", "legal_risk"}
+    assert not Event.objects.public().filter(pk=restored.pk).exists()
+
+
+def test_reverting_a_deleted_organisation_brings_it_back_as_a_draft(
+    reviewer, make_public_organisation
+):
+    organisation = make_public_organisation(name_en="Deleted Union")
+    version = organisation.history.first()
+    assert version.review_state == ReviewState.PUBLISHED
+    organisation.delete()
+    restored = services.revert_to_version(historical_record=version, user=reviewer)
+    restored = Organisation.objects.get(pk=restored.pk)
+    assert (restored.name_en, restored.review_state) == ("Deleted Union", ReviewState.DRAFT)
+    assert not restored.embargoed
+    assert not Organisation.objects.public().filter(pk=restored.pk).exists()
+
+
+def test_reverting_restores_an_events_reason_categories(reviewer, make_public_organisation):
+    organisation = make_public_organisation()
+    event = organisation.events.get()
+    event.reasons.set(Reason.objects.filter(code="financial"))
+    event.save()
+    version = event.history.first()
+    event.reasons.set(Reason.objects.filter(code="other"))
+    event.save()
+    services.revert_to_version(historical_record=version, user=reviewer)
+    assert list(event.reasons.values_list("code", flat=True)) == ["financial"]
+
+
+def test_reverting_an_event_keeps_its_embargo_and_its_organisation(
+    reviewer, make_public_organisation
+):
+    old_home = make_public_organisation()
+    new_home = make_public_organisation()
+    event = old_home.events.get()
+    version = event.history.first()
+    services.move_event(record=event, organisation=new_home, user=reviewer, reason="Wrong record")
+    services.set_embargo(record=event, user=reviewer, reason="Safety")
+    services.revert_to_version(historical_record=version, user=reviewer)
+    event.refresh_from_db()
+    assert event.organisation == new_home
+    assert (event.review_state, event.embargoed) == (ReviewState.IN_REVIEW, True)
+
+
+def test_reverting_an_invalid_version_is_refused_with_a_message(reviewer, make_organisation):
+    organisation = make_organisation(wikidata_id="Q1")
+    Organisation.objects.filter(pk=organisation.pk).update(wikidata_id="bad")
+    organisation.refresh_from_db()
+    organisation.save()
+    with pytest.raises(services.WorkflowRefused, match="Wikidata ID"):
+        services.revert_to_version(historical_record=organisation.history.first(), user=reviewer)
+
+
+def test_admin_revert_of_a_deleted_event_shows_it_as_a_draft(
+    client, reviewer, make_public_organisation, staff_login
+):
+    organisation = make_public_organisation()
+    event = organisation.events.get()
+    version = event.history.first()
+    event.delete()
+    staff_login(client, reviewer)
+    url = f"/admin/closures/event/{version.id}/history/{version.history_id}/revert/"
+    assert client.get(url).status_code == 200
+    client.post(url, {"reason": "Deleted by mistake"})
+    assert Event.objects.get(pk=version.id).review_state == ReviewState.DRAFT

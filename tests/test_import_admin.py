@@ -250,3 +250,17 @@ def test_adding_a_likely_duplicate_by_hand_warns_the_curator(
     )
     messages = [str(message) for message in response.context["messages"]]
     assert any("Possible duplicate" in message and "hk-alliance" in message for message in messages)
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_preview_names_the_columns_the_import_does_not_know(client, curator, staff_login, valid):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS, "shoe_size"])
+    writer.writeheader()
+    writer.writerow({**row(confidence="high" if valid else "sure"), "shoe_size": "42"})
+    file = SimpleUploadedFile("extra.csv", buffer.getvalue().encode(), content_type="text/csv")
+    staff_login(client, curator)
+    page = upload(client, file, review_state=ReviewState.DRAFT, reason="batch").content.decode()
+    assert 'id="import-unknown-columns"' in page
+    assert "<code>shoe_size</code>" in page
+    assert not Organisation.objects.exists()

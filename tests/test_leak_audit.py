@@ -1,17 +1,18 @@
 """The embargo leak audit: every public channel, walked as an anonymous visitor.
 
 One registry holds an embargoed organisation, an unpublished draft, an embargoed event (with a
-source only it cites) on a published organisation, and sensitive notes; it is imported,
+source only it cites) on a published organisation, and curator notes; it is imported,
 embargoed and published through the services, once for the module. Each channel below is
 fetched and searched for every marker of those; counts are checked against the one record
 and the one event the public may see. A new public channel must be added to CHANNELS.
 """
 
 import csv
+import datetime as dt
 import io
 import json
 import zipfile
-from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -40,9 +41,15 @@ MARKERS = [
     "secret.example.org",
     "Secret Source Title",
     "Sensitive note naming a person",
+    "Curator canary: event note",
+    "館員備註金絲雀",
     "Members at risk of arrest",
     "Event embargo reason",
     "New Zealand",
+    "withdrawn-unseen",
+    "Withdrawn Unseen Society",
+    "撤回社團",
+    "Withdrawal reason never shown",
 ]
 VISIBLE = {
     "organisation_id": "visible-org",
@@ -76,7 +83,22 @@ LEAK_ROWS = [
         effective_date="2021-07-01",
         stated_reason="Hidden reason for leaving",
     ),
-    spreadsheet_row(VISIBLE, "visible-org-disbanded", effective_date="2021-08-10"),
+    spreadsheet_row(
+        {
+            "organisation_id": "withdrawn-unseen",
+            "name_en": "Withdrawn Unseen Society",
+            "name_zh": "撤回社團",
+            "org_type": "ngo",
+        },
+        "withdrawn-unseen-disbanded",
+        effective_date="2021-07-01",
+    ),
+    spreadsheet_row(
+        VISIBLE,
+        "visible-org-disbanded",
+        effective_date="2021-08-10",
+        curator_note="Curator canary: event note 館員備註金絲雀",
+    ),
     spreadsheet_row(
         VISIBLE,
         "embargoed-event-uid",
@@ -102,7 +124,7 @@ def build_leak_world() -> int:
     reviewer.groups.add(Group.objects.get(name="Reviewers"))
     import_drafts(LEAK_ROWS, curator=curator)
     visible = Organisation.objects.get(slug="visible-org")
-    visible.notes, visible.notes_sensitive = "Sensitive note naming a person", True
+    visible.curator_note = "Sensitive note naming a person"
     visible.save()
     services.set_embargo(
         record=Organisation.objects.get(slug="embargoed-secret"),
@@ -115,8 +137,20 @@ def build_leak_world() -> int:
         reason="Event embargo reason",
     )
     submit_and_publish("embargoed-secret", curator=curator, reviewer=reviewer)
+    # Published while its only event was embargoed, then withdrawn with a reason marked
+    # public: the public never saw it, so nothing may say it existed.
+    services.set_embargo(
+        record=Event.objects.get(uid="withdrawn-unseen-disbanded"),
+        user=reviewer,
+        reason="Event embargo reason",
+    )
+    unseen = submit_and_publish("withdrawn-unseen", curator=curator, reviewer=reviewer)
+    services.withdraw(
+        record=unseen, user=reviewer, reason="Withdrawal reason never shown", reason_public=True
+    )
     visible = submit_and_publish("visible-org", curator=curator, reviewer=reviewer)
     assert list(Organisation.objects.public()) == [visible]
+    assert list(Organisation.objects.filter(first_published_at__isnull=False)) == [visible]
     assert visible.events.count() == 2 and Event.objects.public().count() == 1
     return visible.pk
 
@@ -195,6 +229,7 @@ API = [
     "/api/v1/releases/",
     "/api/v1/schema/",
     "/api/v1/organisations/embargoed-secret/",
+    "/api/v1/organisations/withdrawn-unseen/",
     "/api/v1/events/embargoed-event-uid/",
 ]
 EXPORTS = [
@@ -232,25 +267,7 @@ CHANNELS = [
 ]
 
 
-# Leaks the audit has found and the code does not yet prevent: strict, so a fix turns them red
-# until the mark is removed.
-KNOWN_LEAKS = {
-    "/api/v1/withdrawn/": (
-        "publish() sets first_published_at on an embargoed record, so withdrawn/ announces the "
-        "ID of a record the public never saw"
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        pytest.param(url, marks=pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[url]))
-        if url in KNOWN_LEAKS
-        else url
-        for url in CHANNELS
-    ],
-)
+@pytest.mark.parametrize("url", CHANNELS)
 def test_no_hidden_content_in_any_public_channel(client, registry, url):
     response = client.get(url)
     assert response.status_code in (200, 400, 404, 410), url
@@ -277,7 +294,7 @@ def test_listing_counts_only_the_public_record(client, registry, query):
         assert organisations == []
 
 
-@pytest.mark.parametrize("slug", ["embargoed-secret", "draft-hidden"])
+@pytest.mark.parametrize("slug", ["embargoed-secret", "draft-hidden", "withdrawn-unseen"])
 @pytest.mark.parametrize("language", ["en", "zh-hant"])
 def test_a_hidden_record_answers_exactly_as_a_record_that_never_existed(
     client, registry, slug, language
@@ -323,6 +340,61 @@ def test_overview_figures_count_only_the_public_record(client, registry):
     # The figures behind the charts, not only their rendering, leave the hidden event out.
     figures = repr([context.flatten() for context in response.context])
     assert "'NZ'" not in figures and "New Zealand" not in figures
+
+
+def test_a_never_public_withdrawn_record_has_no_tombstone(client, registry):
+    """Withdrawn after a publish that showed nothing: as if it never existed (404, no tombstone)."""
+    assert client.get("/api/v1/withdrawn/").json()["results"] == []
+    assert client.get("/en/organisations/withdrawn-unseen/").status_code == 404
+    assert client.get("/api/v1/organisations/withdrawn-unseen/").status_code == 404
+
+
+def timed_channels(changed: dt.datetime) -> list[str]:
+    """Every channel that shows a time or selects by one, asked around the public change."""
+    moments = [changed - dt.timedelta(microseconds=1), changed, changed + dt.timedelta(seconds=1)]
+    since = [urlencode({"updated_since": moment.isoformat()}) for moment in moments]
+    return [
+        *RECORDS,
+        "/en/feed/",
+        "/sitemap.xml",
+        "/api/v1/organisations/visible-org/",
+        *EXPORTS,
+        *(
+            f"/api/v1/{kind}/?{query}"
+            for kind in ("organisations", "events", "withdrawn")
+            for query in ["", *since]
+        ),
+    ]
+
+
+def test_an_edit_of_hidden_content_moves_no_public_timestamp(client, registry):
+    changed = registry.public_changed_at
+    urls = timed_channels(changed)
+    before = {url: read(client.get(url)) for url in urls}
+    hidden_event = Event.objects.get(uid="embargoed-event-uid")
+    hidden_event.destination_city = "Othercity"
+    hidden_event.stated_reason_en = "Another hidden reason"
+    hidden_event.save()
+    registry.curator_note = "Another sensitive note"
+    registry.save()
+    for organisation in Organisation.objects.all():
+        organisation.save()  # what an admin save of any record does before its refresh
+        services.refresh_organisation(organisation_id=organisation.pk)
+    assert Organisation.objects.get(pk=registry.pk).public_changed_at == changed
+    after = {url: read(client.get(url)) for url in urls}
+    assert [url for url in urls if before[url] != after[url]] == []
+
+
+def test_the_timestamp_comparison_sees_a_public_edit(client, registry):
+    # The comparison above must be able to fail: a public edit changes the same channels.
+    urls = timed_channels(registry.public_changed_at)
+    before = {url: read(client.get(url)) for url in urls}
+    registry.description_en = "A public description."
+    registry.save()
+    services.refresh_organisation(organisation_id=registry.pk)
+    after = {url: read(client.get(url)) for url in urls}
+    changed = {url for url in urls if before[url] != after[url]}
+    assert {"/en/feed/", "/api/v1/organisations/visible-org/"} <= changed
 
 
 # --- Other trackers (issue 17) ---------------------------------------------------------------

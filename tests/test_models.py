@@ -311,10 +311,3 @@ def test_public_status_ignores_embargoed_events(make_public_organisation, make_e
     assert organisation.current_status == Status.RELOCATED
     assert organisation.public_status == Status.DISBANDED
     assert organisation.public_latest_event_on == dt.date(2021, 6, 1)
-
-
-def test_sensitive_notes_are_not_public(make_organisation):
-    organisation = make_organisation(notes="Names a former chair.", notes_sensitive=True)
-    assert organisation.public_notes == ""
-    organisation.notes_sensitive = False
-    assert organisation.public_notes == "Names a former chair."

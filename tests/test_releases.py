@@ -69,7 +69,9 @@ def test_package_validates_and_holds_only_public_records(scenario, tmp_path):
     assert sums["data/events.csv"] == hashlib.sha256(files["data/events.csv"]).hexdigest()
     schema = json.loads(files["datapackage.json"])["resources"][1]["schema"]
     assert schema["foreignKeys"][0]["reference"]["resource"] == "organisations"
-    assert "disbanded" in schema["fields"][7]["constraints"]["enum"]
+    event_type = next(field for field in schema["fields"] if field["name"] == "event_type")
+    assert "disbanded" in event_type["constraints"]["enum"]
+    assert "removal_notice" in event_type["constraints"]["enum"]
 
 
 def test_citation_cff_is_valid_cff_1_2(scenario):
@@ -81,15 +83,31 @@ def test_citation_cff_is_valid_cff_1_2(scenario):
     assert citation["version"] == "2026.11.0" and citation["license"] == "CC-BY-4.0"
 
 
-def test_changes_list_added_changed_and_withdrawn(scenario):
+def test_changes_list_added_changed_and_no_longer_public(scenario):
     releases.build_release(today=TODAY)
-    services.withdraw(record=scenario.amnesty, user=scenario.reviewer, reason="Duplicate.")
+    services.withdraw(
+        record=scenario.amnesty, user=scenario.reviewer, reason="Duplicate.", reason_public=True
+    )
     scenario.ctu.name_en = "HKCTU (renamed)"
     scenario.ctu.save()
+    services.refresh_organisation(organisation_id=scenario.ctu.pk)
     files = members(releases.build_release(today=TODAY))
     changes = files["CHANGES.md"].decode()
     assert "since release 2026.11.0" in changes
-    assert "## Changed (1)\n- hkctu" in changes and "## Withdrawn (1)\n- amnesty" in changes
+    assert "## Changed (1)\n- hkctu" in changes
+    # Withdrawn or embargoed alike: a release says no more than that it left public view.
+    assert "## No longer public (1)\n- amnesty" in changes and "Duplicate" not in changes
+
+
+def test_an_edit_of_something_hidden_is_no_change_for_a_release(scenario):
+    releases.build_release(today=TODAY)
+    secret = scenario.media.events.get(uid="apple-daily-secret-move")
+    secret.stated_reason_en = "Another embargoed detail"
+    secret.save()
+    scenario.media.curator_note = "Curator note"
+    scenario.media.save()
+    services.refresh_organisation(organisation_id=scenario.media.pk)
+    assert releases.build_release(today=TODAY, only_if_changed=True) is None
 
 
 def test_weekly_task_builds_only_when_something_changed(scenario):
@@ -149,16 +167,10 @@ def test_an_edit_of_an_embargoed_event_builds_no_release_and_changes_nothing(sce
     assert_no_release_and_no_change(first)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="organisations.csv's updated_at follows updated_at until the public-change time "
-    "(branch public-view) drives it; remove this mark when it is merged",
-)
 def test_an_edit_of_a_curator_note_builds_no_release_and_changes_nothing(scenario, monkeypatch):
     first = releases.build_release(today=TODAY)
     edit_an_embargoed_event_a_day_later(scenario, monkeypatch)
-    scenario.media.notes = "Curator note: staff contact changed"
-    scenario.media.notes_sensitive = True
+    scenario.media.curator_note = "Curator note: staff contact changed"
     scenario.media.save()
     services.refresh_organisation(organisation_id=scenario.media.pk)
     assert_no_release_and_no_change(first)

@@ -17,7 +17,7 @@ from closures.models import (
 )
 from closures.services import ImportFailed, import_registry, read_spreadsheet
 
-CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "closures.csv"
+CURATED = Path(__file__).resolve().parent.parent / "fixtures" / "registry.csv"
 
 
 def curated_rows():
@@ -79,12 +79,20 @@ def test_curated_month_only_date_stays_month_only(db):
     assert event.effective_display() == "Dec 2021"
 
 
-def test_curated_organisation_with_several_names_keeps_the_others_as_aliases(db):
+def test_organisation_named_differently_by_its_rows_keeps_the_others_as_aliases(db):
+    qualified = "Test Organisation (executive committee)"
+    import_registry(rows=[valid_row(), valid_row(id="second", name_en=qualified)])
+    organisation = Organisation.objects.get()
+    assert organisation.name_en == "Test Organisation"
+    assert list(organisation.aliases.values_list("name", "kind")) == [(qualified, "other_form")]
+
+
+def test_curated_organisation_keeps_the_names_people_use_as_aliases(db):
     import_registry(rows=curated_rows(), review_state=ReviewState.PUBLISHED)
     cusu = Organisation.objects.get(slug="cusu")
     assert cusu.name_en == "The Chinese University of Hong Kong Student Union"
-    assert list(cusu.aliases.values_list("name", flat=True)) == [
-        "The Chinese University of Hong Kong Student Union (executive committee)"
+    assert list(cusu.aliases.values_list("name", "language", "kind")) == [
+        ("中大學生會", "zh-hant", "alias")
     ]
 
 
@@ -234,10 +242,10 @@ def test_command_dry_run_then_import(db):
     out = io.StringIO()
     call_command("import_registry", str(CURATED), "--dry-run", stdout=out)
     assert "Dry run: nothing was written." in out.getvalue()
-    assert "events: 81 would be created" in out.getvalue()
+    assert "events: 146 would be created" in out.getvalue()
     assert Organisation.objects.count() == 0
     call_command("import_registry", str(CURATED), "--publish", stdout=io.StringIO())
-    assert Organisation.objects.public().count() == 71
+    assert Organisation.objects.public().count() == 117
 
 
 def test_command_reports_problems_and_fails(db, tmp_path):

@@ -281,6 +281,7 @@ def test_beat_schedules_daily_check_and_archive_and_a_weekly_release(settings):
         "closures.tasks.check_all_sources": 24 * 3600,
         "closures.tasks.archive_missing_sources": 24 * 3600,
         "closures.tasks.build_weekly_release": 7 * 24 * 3600,
+        "closures.tasks.clean_import_uploads": 600,
     }
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from closures.models import EventType, OrganisationType, ReviewState
+from closures import services
+from closures.models import Event, EventType, Organisation, OrganisationType, ReviewState
 
 LIST = "/en/organisations/"
 
@@ -200,6 +201,32 @@ def test_cite_box_has_stable_url_and_last_updated_date(client, scenario):
     assert "@misc{hkcscr-hkctu," in html
     updated = response.context["last_updated"].date().isoformat()
     assert f"Last updated {updated}" in html
+
+
+def test_the_record_shows_one_last_updated_date_in_hong_kong_time(client, scenario):
+    # 20:30 UTC on 1 January is already 2 January in Hong Kong.
+    changed = dt.datetime(2024, 1, 1, 20, 30, tzinfo=dt.UTC)
+    Organisation.objects.filter(pk=scenario.ctu.pk).update(public_changed_at=changed)
+    response = client.get("/en/organisations/hkctu/")
+    html = response.content.decode()
+    assert html.count("Last updated:") == 1
+    assert '<time datetime="2024-01-02T04:30:00+08:00">2024-01-02</time>' in html
+    assert "Last updated 2024-01-02." in response.context["citation_text"]
+    assert "last updated 2024-01-02}" in response.context["bibtex"]
+    assert "year = {2024}" in response.context["bibtex"]
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    assert json.loads(block)["dateModified"] == "2024-01-02T04:30:00+08:00"
+
+
+def test_a_hidden_edit_leaves_the_record_page_unchanged(client, scenario):
+    before = client.get("/en/organisations/apple-daily/").content
+    secret = Event.objects.get(uid="apple-daily-secret-move")
+    secret.destination_city = "London"
+    secret.save()
+    scenario.media.curator_note = "Names a member"
+    scenario.media.save()
+    services.refresh_organisation(organisation_id=scenario.media.pk)
+    assert client.get("/en/organisations/apple-daily/").content == before
 
 
 def test_structured_data_is_a_dataset_about_the_organisation(client, scenario):

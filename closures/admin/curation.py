@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services
+from ..models import Organisation
 from . import views
 
 
@@ -28,10 +29,21 @@ class ReasonForm(OptionalReasonForm):
 
 class WithdrawForm(ReasonForm):
     reason = forms.CharField(
-        label=_("public reason for the withdrawal"),
+        label=_("reason for the withdrawal"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Shown to visitors at the record's address."),
+        help_text=_("Kept for curators; shown to visitors only if marked public below."),
     )
+    reason_public = forms.BooleanField(
+        label=_("the reason may be shown publicly"),
+        required=False,
+        help_text=_(
+            "Shown at the record's address and in its tombstone. Otherwise they say only that "
+            "the record is no longer public, which is what any record hidden for safety says."
+        ),
+    )
+
+    def service_kwargs(self) -> dict:
+        return {**super().service_kwargs(), "reason_public": self.cleaned_data["reason_public"]}
 
 
 class EmbargoForm(ReasonForm):
@@ -43,6 +55,23 @@ class EmbargoForm(ReasonForm):
 
     def service_kwargs(self) -> dict:
         return {**super().service_kwargs(), "review_on": self.cleaned_data["review_on"]}
+
+
+class MoveEventForm(ReasonForm):
+    organisation = forms.SlugField(
+        label=_("ID of the organisation to move it to"),
+        help_text=_("The event arrives there in review; another reviewer publishes it."),
+    )
+
+    def clean_organisation(self):
+        slug = self.cleaned_data["organisation"]
+        organisation = Organisation.objects.filter(slug=slug).first()
+        if organisation is None:
+            raise forms.ValidationError(_("No organisation has the ID %(slug)s.") % {"slug": slug})
+        return organisation
+
+    def service_kwargs(self) -> dict:
+        return {**super().service_kwargs(), "organisation": self.cleaned_data["organisation"]}
 
 
 def workflow_action(step, *, description, form_class, permission):

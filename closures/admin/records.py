@@ -9,10 +9,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import tasks
+from .. import services
 from ..models import Alias, Citation, Claim, Event, Organisation
-from .curation import CurationAdmin
-from .forms import REASON_FIELDSET, URL_FORMFIELD_OVERRIDES, ChangeReasonForm
+from .curation import WORKFLOW_ACTIONS, CurationAdmin, MoveEventForm, workflow_action
+from .forms import (
+    REASON_FIELDSET,
+    URL_FORMFIELD_OVERRIDES,
+    ChangeReasonForm,
+    PublicityLabels,
+    TranslationMissingFilter,
+)
 from .views import SpreadsheetImport
 
 REVIEWER_ONLY_FIELDS = (
@@ -21,6 +27,7 @@ REVIEWER_ONLY_FIELDS = (
     "embargo_reason",
     "embargo_review_on",
     "withdrawn_reason",
+    "withdrawn_reason_public",
 )
 
 
@@ -37,8 +44,8 @@ EVENT_FIELDSETS = [
     ),
     (_("Destination"), {"fields": [("destination_country", "destination_city")]}),
     (_("Reason"), {"fields": ["stated_reason_en", "stated_reason_zh", "reasons"]}),
-    (_("Notes"), {"fields": ["notes", "notes_sensitive"]}),
-    (_("Visibility"), {"fields": list(REVIEWER_ONLY_FIELDS[:4])}),
+    (_("Notes"), {"fields": ["public_note", "public_note_zh", "curator_note"]}),
+    (_("Visibility"), {"fields": [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]}),
 ]
 EVENT_FORMFIELD_OVERRIDES = {
     models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
@@ -67,7 +74,7 @@ class CitationInline(nested_admin.NestedTabularInline):
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
 
 
-class EventInline(nested_admin.NestedStackedInline):
+class EventInline(PublicityLabels, nested_admin.NestedStackedInline):
     model = Event
     extra = 0
     inlines = [CitationInline]
@@ -76,7 +83,7 @@ class EventInline(nested_admin.NestedStackedInline):
     fieldsets = EVENT_FIELDSETS
     # What the public can see changes only through the workflow actions, which enforce who
     # may do what (four eyes included) and record why; an editable field would bypass both.
-    readonly_fields = REVIEWER_ONLY_FIELDS[:4]
+    readonly_fields = [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]
 
 
 class AliasInline(nested_admin.NestedTabularInline):
@@ -85,7 +92,7 @@ class AliasInline(nested_admin.NestedTabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
+class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
     form = ChangeReasonForm
     inlines = [AliasInline, EventInline]
     formfield_overrides = URL_FORMFIELD_OVERRIDES
@@ -102,7 +109,14 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
         "last_changed_by",
         "updated_at",
     ]
-    list_filter = ["org_type", "current_status", "review_state", "embargoed"]
+    list_filter = [
+        "org_type",
+        "current_status",
+        "review_state",
+        "embargoed",
+        TranslationMissingFilter,
+    ]
+    autocomplete_fields = ["parent_organisation"]
     list_select_related = ["submitted_by"]
     # One trigram-indexed column (names, acronym, ID, aliases) instead of a join on aliases,
     # and no full count on every load: the changelist stays quick at 100,000 records.
@@ -110,26 +124,63 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
     show_full_result_count = False
     readonly_fields = [
         "current_status",
+        "current_status_unconfirmed",
         "public_status",
+        "public_status_unconfirmed",
+        "missing_translations",
         "first_published_at",
+        "public_changed_at",
         "submitted_by",
         *REVIEWER_ONLY_FIELDS,
     ]
     prepopulated_fields = {"slug": ["name_en"]}
     fieldsets = [
-        (None, {"fields": ["slug", "name_en", "name_zh", "acronym", "org_type", "founded_year"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "slug",
+                    "name_en",
+                    "name_zh",
+                    "acronym",
+                    "org_type",
+                    "founded_year",
+                    "parent_organisation",
+                ]
+            },
+        ),
         (
             _("Description"),
             {"fields": ["description_en", "description_zh", "website", "wikidata_id"]},
         ),
-        (_("Derived from events"), {"fields": ["current_status", "public_status"]}),
-        (_("Notes"), {"fields": ["notes", "notes_sensitive"]}),
+        (
+            _("Derived from events"),
+            {
+                "fields": [
+                    ("current_status", "current_status_unconfirmed"),
+                    ("public_status", "public_status_unconfirmed"),
+                ]
+            },
+        ),
+        (_("Translation"), {"fields": ["missing_translations"]}),
+        (_("Notes"), {"fields": ["curator_note"]}),
         (
             _("Visibility"),
-            {"fields": [*REVIEWER_ONLY_FIELDS, "first_published_at", "submitted_by"]},
+            {
+                "fields": [
+                    *REVIEWER_ONLY_FIELDS,
+                    "first_published_at",
+                    "public_changed_at",
+                    "submitted_by",
+                ]
+            },
         ),
         REASON_FIELDSET,
     ]
+
+    @admin.display(description=_("public texts in one language only"))
+    def missing_translations(self, obj):
+        return "; ".join(obj.missing_translations()) or _("none")
 
     def get_prepopulated_fields(self, request, obj=None):
         # A published record's slug is permanent, so it is not rewritten from the name.
@@ -152,8 +203,8 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        organisation_id = form.instance.pk
-        transaction.on_commit(lambda: tasks.refresh_organisation.delay(organisation_id))
+        # In the request's transaction: events added, changed or deleted inline count at once.
+        services.refresh_organisation(organisation_id=form.instance.pk)
 
     def get_urls(self):
         return [
@@ -172,7 +223,7 @@ class OrganisationAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
+class EventAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
     form = ChangeReasonForm
     inlines = [CitationInline]
     list_display = [
@@ -192,15 +243,42 @@ class EventAdmin(CurationAdmin, nested_admin.NestedModelAdmin):
     show_full_result_count = False
     autocomplete_fields = ["organisation"]
     list_select_related = ["organisation"]
-    readonly_fields = REVIEWER_ONLY_FIELDS[:4]
+    readonly_fields = [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]
     fieldsets = [
         (None, {"fields": ["organisation", *EVENT_FIELDSETS[0][1]["fields"]]}),
         *EVENT_FIELDSETS[1:],
         REASON_FIELDSET,
     ]
     formfield_overrides = EVENT_FORMFIELD_OVERRIDES
+    actions = [
+        *WORKFLOW_ACTIONS,
+        workflow_action(
+            services.move_event,
+            description=_("Move to another organisation"),
+            form_class=MoveEventForm,
+            permission="publish",
+        ),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An event changes organisation only through the reviewers' move action, which sends
+        # it back to review: a form field would put it before another public unreviewed.
+        readonly = super().get_readonly_fields(request, obj)
+        return [*readonly, "organisation"] if obj is not None else readonly
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        organisation_id = form.instance.organisation_id
-        transaction.on_commit(lambda: tasks.refresh_organisation.delay(organisation_id))
+        services.refresh_organisation(organisation_id=form.instance.organisation_id)
+
+    def delete_model(self, request, obj):
+        organisation_id = obj.organisation_id
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            services.refresh_organisation(organisation_id=organisation_id)
+
+    def delete_queryset(self, request, queryset):
+        organisation_ids = set(queryset.values_list("organisation_id", flat=True))
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            for organisation_id in sorted(organisation_ids):
+                services.refresh_organisation(organisation_id=organisation_id)

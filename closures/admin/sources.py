@@ -5,7 +5,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import tasks
+from .. import services, tasks
 from ..models import Source
 from .forms import URL_FORMFIELD_OVERRIDES, ChangeReasonForm
 
@@ -97,5 +97,7 @@ class SourceAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.cleaned_data.get("change_reason") or None
         super().save_model(request, obj, form, change)
+        if change:
+            services.refresh_organisations_citing(source_id=obj.pk)
         if not change or "url" in form.changed_data:
             enqueue_source_upkeep([obj.pk])

@@ -1,7 +1,5 @@
 """Admin pages that are views rather than declarations: revert and the spreadsheet import."""
 
-import re
-import secrets
 from pathlib import Path
 
 from django import forms
@@ -15,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import Organisation, ReviewState
+from ..services import import_uploads
 
 
 class RevertForm(forms.Form):
@@ -68,6 +67,11 @@ class ImportUploadForm(forms.Form):
         initial=ReviewState.DRAFT,
     )
     reason = forms.CharField(label=_("reason (kept in the history)"), required=False, max_length=80)
+    clear_blanks = forms.BooleanField(
+        label=_("empty cells clear their fields"),
+        required=False,
+        help_text=_("Otherwise an empty cell leaves the field as it is."),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,15 +96,15 @@ class ImportUploadForm(forms.Form):
 
 
 SESSION_KEY = "closures_import"
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 class SpreadsheetImport:
     """Upload → preview (a dry run, nothing written) → confirm (one atomic import).
 
-    The upload waits in IMPORT_PREVIEW_DIR under a random token that only this session
-    knows, so one curator cannot confirm another's file and nothing is trusted from the
-    browser except the token.
+    The upload waits under a random token that only this session knows (see
+    `services.import_uploads`), so one curator cannot confirm another's file and nothing is
+    trusted from the browser except the token. It is deleted on confirmation, cancel, a
+    failed preview, a newer upload in the same session, or when it grows too old.
     """
 
     def __init__(self, model_admin, request):
@@ -117,23 +121,37 @@ class SpreadsheetImport:
 
     def respond(self):
         if self.request.method == "POST" and "token" in self.request.POST:
+            if "cancel" in self.request.POST:
+                return self.cancel()
             return self.confirm()
         form = ImportUploadForm(
             self.request.POST or None, self.request.FILES or None, user=self.request.user
         )
         if self.request.method != "POST" or not form.is_valid():
             return self.render("admin/closures/import_upload.html", form=form)
+        self.forget_pending()
         upload = form.cleaned_data["spreadsheet"]
-        token = self.store(upload)
+        token = import_uploads.store_upload(upload.chunks())
         pending = {
             "filename": Path(upload.name).name,
             "review_state": form.cleaned_data.get("review_state") or ReviewState.DRAFT,
             "reason": form.cleaned_data["reason"],
+            "clear_blanks": form.cleaned_data["clear_blanks"],
         }
-        self.request.session[SESSION_KEY] = {token: pending}
-        preview = services.preview_import(
-            file=self.path(token), filename=pending["filename"], **self.options(pending)
-        )
+        try:
+            preview = services.preview_import(
+                file=import_uploads.upload_path(token),
+                filename=pending["filename"],
+                **self.options(pending, overwrite=()),
+            )
+        except BaseException:
+            import_uploads.discard_upload(token)
+            raise
+        if preview.problems:
+            # Nothing can be confirmed: the file is of no further use on the server.
+            import_uploads.discard_upload(token)
+        else:
+            self.request.session[SESSION_KEY] = {token: pending}
         return self.render(
             "admin/closures/import_preview.html", preview=preview, token=token, pending=pending
         )
@@ -141,11 +159,15 @@ class SpreadsheetImport:
     def confirm(self):
         token = self.request.POST["token"]
         pending = self.request.session.get(SESSION_KEY, {}).get(token)
-        if not TOKEN_PATTERN.match(token) or pending is None or not self.path(token).exists():
+        path = import_uploads.waiting_upload(token) if pending is not None else None
+        if path is None:
+            self.forget_pending()
             raise Http404("This import has expired; upload the spreadsheet again.")
         try:
+            # Only the conflicts ticked in the preview overwrite what a person changed.
+            overwrite = self.request.POST.getlist("overwrite")
             report = services.import_spreadsheet(
-                file=self.path(token), filename=pending["filename"], **self.options(pending)
+                file=path, filename=pending["filename"], **self.options(pending, overwrite)
             )
         except services.ImportFailed as failure:
             return self.render(
@@ -154,12 +176,21 @@ class SpreadsheetImport:
                 pending=pending,
             )
         finally:
-            self.path(token).unlink(missing_ok=True)
-            self.request.session.pop(SESSION_KEY, None)
+            self.forget_pending()
         self.model_admin.message_user(self.request, report.summary(), messages.SUCCESS)
         return redirect("admin:closures_organisation_changelist")
 
-    def options(self, pending: dict) -> dict:
+    def cancel(self):
+        self.forget_pending()
+        self.model_admin.message_user(self.request, _("Import cancelled; nothing was written."))
+        return redirect("admin:closures_organisation_changelist")
+
+    def forget_pending(self) -> None:
+        """Delete this session's waiting upload, if any, and forget its token."""
+        for token in self.request.session.pop(SESSION_KEY, None) or {}:
+            import_uploads.discard_upload(token)
+
+    def options(self, pending: dict, overwrite) -> dict:
         reason = f"Imported from {pending['filename']}"
         if pending["reason"]:
             reason = f"{reason}: {pending['reason']}"
@@ -167,16 +198,7 @@ class SpreadsheetImport:
             "review_state": pending["review_state"],
             "user": self.request.user,
             "reason": reason[:100],
+            "rules": services.MergeRules(
+                clear_blanks=pending.get("clear_blanks", False), overwrite=frozenset(overwrite)
+            ),
         }
-
-    def store(self, upload) -> str:
-        token = secrets.token_urlsafe(24)
-        directory = Path(settings.IMPORT_PREVIEW_DIR)
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(self.path(token), "wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        return token
-
-    def path(self, token: str) -> Path:
-        return Path(settings.IMPORT_PREVIEW_DIR) / f"{token}.upload"

@@ -18,13 +18,24 @@ from .organisation import (
     Organisation,
     OrganisationQuerySet,
     derive_status,
+    normalise_text,
+    status_from_events,
 )
 from .release import Release
 from .reviewable import Reviewable
-from .source import Citation, Source, SourceQuerySet, source_uid_for
+from .source import (
+    Citation,
+    LibraryProxyURL,
+    Source,
+    SourceQuerySet,
+    clean_source_url,
+    source_uid_for,
+)
 from .taxonomies import (
     CLOSURE_EVENT_TYPES,
     CLOSURE_STATUS_BY_FINALITY,
+    CONFIDENCE_THAT_CONFIRMS,
+    NON_CLOSURE_STATUS_BY_FINALITY,
     UNKNOWN_COUNTRY,
     AliasKind,
     Claim,
@@ -53,6 +64,8 @@ from .tracker import (
 __all__ = [
     "CLOSURE_EVENT_TYPES",
     "CLOSURE_STATUS_BY_FINALITY",
+    "CONFIDENCE_THAT_CONFIRMS",
+    "NON_CLOSURE_STATUS_BY_FINALITY",
     "UNKNOWN_COUNTRY",
     "Alias",
     "AliasKind",
@@ -70,6 +83,7 @@ __all__ = [
     "EventQuerySet",
     "EventType",
     "Language",
+    "LibraryProxyURL",
     "Organisation",
     "OrganisationQuerySet",
     "OrganisationType",
@@ -87,7 +101,10 @@ __all__ = [
     "TrackerEntry",
     "TrackerEntryQuerySet",
     "choices_constraint",
+    "clean_source_url",
     "date_pair_constraint",
     "derive_status",
+    "normalise_text",
     "source_uid_for",
+    "status_from_events",
 ]

@@ -135,8 +135,10 @@ class Event(Reviewable):
         max_length=32,
         choices=EventType.choices,
         help_text=_(
-            "Closure steps (disbanded … deregistered) change the organisation's status; "
-            "pressure events (police investigation … official accusation) do not."
+            "Closure steps (disbanded … deregistered) set the organisation's status. A "
+            "dissolution begun or a notice of intended removal is not a closure: it sets the "
+            "status only while no closure step is recorded. Pressure events (police "
+            "investigation … official accusation) never change it."
         ),
     )
     announced_on = models.DateField(
@@ -205,6 +207,16 @@ class Event(Reviewable):
         related_name="events",
         help_text=_("Categories of the stated reason; an event may have several."),
     )
+    public_note = models.TextField(
+        _("public note (English)"),
+        blank=True,
+        help_text=_("For readers: disagreements between sources, how a date was worked out."),
+    )
+    public_note_zh = models.TextField(
+        _("public note (Chinese)"),
+        blank=True,
+        help_text=_("The public note in Traditional Chinese."),
+    )
     confidence = models.CharField(
         _("confidence"),
         max_length=8,
@@ -216,8 +228,37 @@ class Event(Reviewable):
         ),
     )
 
-    history = HistoricalRecords(m2m_fields=[reasons])
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
+
+    history = HistoricalRecords(m2m_fields=[reasons], excluded_fields=["import_baseline"])
     objects = EventQuerySet.as_manager()
+
+    # Public texts written in both languages; the admin lists the ones given in one only.
+    TRANSLATED_FIELDS = [
+        ("stated_reason_en", "stated_reason_zh"),
+        ("public_note", "public_note_zh"),
+    ]
+    # What the public sees of an event; the admin says so beside each field.
+    PUBLIC_FIELDS = frozenset(
+        {
+            "uid",
+            "event_type",
+            "announced_on",
+            "announced_precision",
+            "effective_on",
+            "effective_precision",
+            "destination_country",
+            "destination_city",
+            "stated_reason_en",
+            "stated_reason_zh",
+            "reasons",
+            "public_note",
+            "public_note_zh",
+            "confidence",
+        }
+    )
 
     class Meta:
         verbose_name = _("event")

@@ -5,13 +5,13 @@ methods that ask about them import them when called.
 """
 
 import datetime as dt
+import unicodedata
 
-from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connections, models
-from django.db.models import Exists, F, Func, OuterRef, Q
+from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import get_language
@@ -22,6 +22,8 @@ from ..duplicates import DuplicateFinder
 from .reviewable import Reviewable
 from .taxonomies import (
     CLOSURE_STATUS_BY_FINALITY,
+    CONFIDENCE_THAT_CONFIRMS,
+    NON_CLOSURE_STATUS_BY_FINALITY,
     AliasKind,
     Language,
     OrganisationType,
@@ -29,6 +31,15 @@ from .taxonomies import (
     Status,
     choices_constraint,
 )
+
+
+def normalise_text(text: str) -> str:
+    """NFC, so a CJK compatibility ideograph (U+F900–FAFF) reads as the character it shows.
+
+    Archived sources sometimes carry them (行 for 行): stored or searched as they are, the
+    two never match.
+    """
+    return unicodedata.normalize("NFC", text)
 
 
 class OrganisationQuerySet(models.QuerySet):
@@ -50,21 +61,26 @@ class OrganisationQuerySet(models.QuerySet):
         )
 
     def no_longer_public(self):
-        """Records the public once saw and no longer does: what a synced copy must drop."""
+        """Records the public once saw and no longer does: what a synced copy must drop.
+
+        A record that was never public is not among them, whatever happened to it: it must be
+        indistinguishable from one that does not exist.
+        """
         return self.filter(first_published_at__isnull=False).exclude(pk__in=self.public())
 
-    def withdrawn_publicly(self):
-        """Withdrawn records whose withdrawal may be announced: once public, not embargoed."""
-        return self.filter(
-            review_state=ReviewState.WITHDRAWN, embargoed=False, first_published_at__isnull=False
+    def withdrawn_with_public_reason(self):
+        """Once-public withdrawals whose reason a reviewer marked public (and not embargoed)."""
+        return self.no_longer_public().filter(
+            review_state=ReviewState.WITHDRAWN, embargoed=False, withdrawn_reason_public=True
         )
 
     def changed_since(self, moment):
-        """Records changed at or after `moment`, themselves or through one of their events."""
-        from .event import Event
+        """Records whose public view changed at or after `moment`.
 
-        changed_event = Event.objects.filter(organisation=OuterRef("pk"), updated_at__gte=moment)
-        return self.filter(Q(updated_at__gte=moment) | Exists(changed_event))
+        Read from `public_changed_at` alone, which only public data moves, so an edit of
+        something hidden (a curator note, an embargoed event) never shows through.
+        """
+        return self.filter(public_changed_at__gte=moment)
 
     def likely_duplicates(self, *, name_en="", name_zh="", acronym="", exclude_pk=None) -> list:
         """Return organisations whose name, acronym or alias matches or nearly matches."""
@@ -74,6 +90,31 @@ class OrganisationQuerySet(models.QuerySet):
 
     def for_listing(self):
         return self.order_by("-public_latest_event_on", "name_en", "slug")
+
+    def with_public_parent(self):
+        """Annotate `public_parent_slug`: the parent's ID when the public may see the parent.
+
+        A parent that is a draft, withdrawn or embargoed is never named, not even by its ID.
+        """
+        parents = Organisation.objects.public().filter(pk=OuterRef("parent_organisation_id"))
+        return self.annotate(public_parent_slug=Subquery(parents.values("slug")[:1]))
+
+    def sub_bodies(self):
+        """Organisations recorded as part of another public organisation, e.g. college unions."""
+        return self.filter(parent_organisation__in=Organisation.objects.public())
+
+    def lacking_translation(self):
+        """Records with a public text in one language only, theirs or one of their events'."""
+        from .event import Event
+
+        return self.filter(
+            Q(one_language_only(Organisation.TRANSLATED_FIELDS))
+            | Exists(
+                Event.objects.filter(
+                    one_language_only(Event.TRANSLATED_FIELDS), organisation=OuterRef("pk")
+                )
+            )
+        )
 
     def figures_by_type(self) -> list[dict]:
         """Return per type how many organisations are recorded and how many closed or left.
@@ -97,15 +138,18 @@ class OrganisationQuerySet(models.QuerySet):
     def search(self, text: str):
         """Match names in either language, aliases, acronyms, IDs and public stated reasons.
 
-        Every database matches substrings of `search_text`, so Chinese such as 職工會 is found
-        inside 香港職工會聯盟. PostgreSQL also matches English words whatever their form and
-        order ("teachers union" finds "Professional Teachers' Union") and puts the most
-        relevant first; both conditions are answered from GIN indexes.
+        Every database matches each word of the query as a substring of `search_text`, in any
+        order, so Chinese such as 職工會 is found inside 香港職工會聯盟 and "union teachers"
+        finds "Professional Teachers' Union". PostgreSQL also matches English words whatever
+        their form ("teachers unions") and puts the most relevant first; both conditions are
+        answered from GIN indexes. The query is NFC-normalised as the stored text is.
         """
-        text = text.strip()
+        text = normalise_text(text).strip()
         if not text:
             return self
-        substring = Q(search_text__icontains=text)
+        substring = Q()
+        for word in dict.fromkeys(text.split()):
+            substring &= Q(search_text__icontains=word)
         if connections[self.db].vendor != "postgresql":
             return self.filter(substring)
         query = SearchQuery(text, config="english", search_type="websearch")
@@ -159,6 +203,18 @@ class Organisation(Reviewable):
         validators=[RegexValidator(r"^Q[1-9]\d*$", _("A Wikidata ID looks like Q42."))],
         help_text=_("The Wikidata item (Q-number) for the organisation, if there is one."),
     )
+    parent_organisation = models.ForeignKey(
+        "self",
+        verbose_name=_("part of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sub_organisations",
+        help_text=_(
+            "The organisation this one belonged to (a college union's university union, a "
+            "regional office's section); each is counted as an organisation of its own."
+        ),
+    )
     current_status = models.CharField(
         _("current status"),
         max_length=32,
@@ -166,7 +222,16 @@ class Organisation(Reviewable):
         default=Status.UNKNOWN,
         editable=False,
         db_index=True,
-        help_text=_("Derived from the latest closure step among all of its events."),
+        help_text=_(
+            "Derived from all of its events: the latest closure step of high or medium "
+            "confidence, else as described for the public status."
+        ),
+    )
+    current_status_unconfirmed = models.BooleanField(
+        _("current status unconfirmed"),
+        default=False,
+        editable=False,
+        help_text=_("Set when only low-confidence steps give the current status."),
     )
     public_status = models.CharField(
         _("public status"),
@@ -176,8 +241,20 @@ class Organisation(Reviewable):
         editable=False,
         db_index=True,
         help_text=_(
-            "Derived from the latest closure step among its public events only, so an "
-            "embargoed event never shows through the status."
+            "Derived from its public events only (an embargoed event never shows through): "
+            "the latest closure step of high or medium confidence; without one, the latest "
+            "dissolution begun or notice of removal; when only low-confidence steps exist, "
+            "the latest of them, and the status is flagged unconfirmed. Pressure events "
+            "alone leave it active."
+        ),
+    )
+    public_status_unconfirmed = models.BooleanField(
+        _("status unconfirmed"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "True when only low-confidence reports give the status: no step of high or "
+            "medium confidence supports it."
         ),
     )
     public_latest_event_on = models.DateField(
@@ -205,27 +282,80 @@ class Organisation(Reviewable):
         verbose_name=_("search words"),
     )
     first_published_at = models.DateTimeField(
-        _("first published"), null=True, blank=True, editable=False
+        _("first published"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the record first became visible to the public."),
+    )
+    public_changed_at = models.DateTimeField(
+        _("public view last changed"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_(
+            "When what the public sees of the record last changed: it became visible or "
+            "hidden, or its public fields, events, citations or sources changed."
+        ),
+    )
+    public_fingerprint = models.CharField(
+        _("fingerprint of the public view"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("SHA-256 of the record's public representation; empty when not public."),
     )
     withdrawn_reason = models.TextField(
         _("reason for withdrawal"),
         blank=True,
-        help_text=_("Shown publicly at the record's address once it is withdrawn."),
+        help_text=_("Shown at the record's address and in its tombstone only when marked public."),
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("submitted for review by"),
-        null=True,
-        blank=True,
-        editable=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
+    withdrawn_reason_public = models.BooleanField(
+        _("withdrawal reason is public"),
+        default=False,
+        help_text=_(
+            "A reviewer marked the reason for withdrawal as fit to publish; otherwise the "
+            "record's address and tombstone say only that it is no longer public."
+        ),
     )
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["search_vector"])
+    history = HistoricalRecords(excluded_fields=["search_vector", "import_baseline"])
     objects = OrganisationQuerySet.as_manager()
 
-    DERIVED_FIELDS = ["current_status", "public_status", "public_latest_event_on", "search_text"]
+    DERIVED_FIELDS = [
+        "current_status",
+        "current_status_unconfirmed",
+        "public_status",
+        "public_status_unconfirmed",
+        "public_latest_event_on",
+        "search_text",
+    ]
+    # Public texts written in both languages; the admin lists the ones given in one only.
+    TRANSLATED_FIELDS = [("name_en", "name_zh"), ("description_en", "description_zh")]
+    # What the public sees of a record (pages, API, exports, releases); the admin says so
+    # beside each field, and a test holds the API to this list.
+    PUBLIC_FIELDS = frozenset(
+        {
+            "slug",
+            "name_en",
+            "name_zh",
+            "acronym",
+            "org_type",
+            "founded_year",
+            "description_en",
+            "description_zh",
+            "website",
+            "wikidata_id",
+            "parent_organisation",
+            "public_status",
+            "public_status_unconfirmed",
+            "withdrawn_reason",
+        }
+    )
 
     class Meta:
         verbose_name = _("organisation")
@@ -278,10 +408,49 @@ class Organisation(Reviewable):
                 raise ValidationError(
                     {"slug": _("A published record's ID is permanent and cannot be changed.")}
                 )
+        self.clean_parent_organisation()
         if self.review_state == ReviewState.PUBLISHED and not self.has_cited_event():
             raise ValidationError(
                 _("A record needs at least one event with a cited source before it is published.")
             )
+
+    def clean_parent_organisation(self) -> None:
+        """Refuse a parent that is the record itself or one of its own sub-bodies."""
+        seen, parent = {self.pk}, self.parent_organisation
+        while parent is not None:
+            if parent.pk in seen or parent is self:
+                raise ValidationError(
+                    {
+                        "parent_organisation": _(
+                            "An organisation cannot be part of itself or of one of its own "
+                            "sub-bodies."
+                        )
+                    }
+                )
+            seen.add(parent.pk)
+            parent = parent.parent_organisation
+
+    def public_parent(self):
+        """The parent organisation when the public may see it, else None."""
+        if self.parent_organisation_id is None:
+            return None
+        return Organisation.objects.public().filter(pk=self.parent_organisation_id).first()
+
+    def public_sub_organisations(self):
+        return Organisation.objects.public().filter(parent_organisation=self).order_by("slug")
+
+    def missing_translations(self) -> list[str]:
+        """Name each public text given in one language only, the record's and its events'."""
+        missing = [
+            str(self._meta.get_field(present).verbose_name)
+            for present in one_language_fields(self, self.TRANSLATED_FIELDS)
+        ]
+        for event in self.events.all() if self.pk else []:
+            missing += [
+                f"{event.uid}: {event._meta.get_field(present).verbose_name}"
+                for present in one_language_fields(event, event.TRANSLATED_FIELDS)
+            ]
+        return missing
 
     def likely_duplicates(self) -> list["Organisation"]:
         return Organisation.objects.likely_duplicates(
@@ -303,8 +472,8 @@ class Organisation(Reviewable):
         """Recompute status and latest date from the events, curator and public views apart."""
         events = list(self.events.exclude(review_state=ReviewState.WITHDRAWN))
         public_events = list(self.events.public_regardless_of_organisation())
-        self.current_status = derive_status(events)
-        self.public_status = derive_status(public_events)
+        self.current_status, self.current_status_unconfirmed = status_from_events(events)
+        self.public_status, self.public_status_unconfirmed = status_from_events(public_events)
         dates = [event.occurred_from for event in public_events if event.occurred_from]
         self.public_latest_event_on = max(dates, default=None)
         self.search_text = self.build_search_text(
@@ -321,20 +490,62 @@ class Organisation(Reviewable):
         return "\n".join(part for part in parts if part)
 
 
-def derive_status(events) -> str:
-    """Return the status set by the latest closure step; pressure events leave it active."""
+def status_from_events(events) -> tuple[str, bool]:
+    """Return the status the events give, and whether it is unconfirmed.
+
+    Confidence comes first: the latest closure step of high or medium confidence sets the
+    status; without one, the latest such step that is not a closure (a dissolution begun, a
+    notice of removal); a low-confidence report never outranks either. Only when every step
+    is of low confidence does the latest set the status (closure steps first), marked
+    unconfirmed. With pressure events alone the organisation is active.
+    """
     if not events:
-        return Status.UNKNOWN
-    finality = list(CLOSURE_STATUS_BY_FINALITY)
-    closure_steps = [event for event in events if event.event_type in CLOSURE_STATUS_BY_FINALITY]
-    if not closure_steps:
-        return Status.ACTIVE
-    latest = max(
-        closure_steps,
-        # An undated closure step sorts before every dated one.
-        key=lambda event: (event.occurred_from or dt.date.min, finality.index(event.event_type)),
-    )
-    return CLOSURE_STATUS_BY_FINALITY[latest.event_type]
+        return Status.UNKNOWN, False
+    for confirmed in (True, False):
+        for statuses in (CLOSURE_STATUS_BY_FINALITY, NON_CLOSURE_STATUS_BY_FINALITY):
+            steps = [
+                event
+                for event in events
+                if event.event_type in statuses
+                and (event.confidence in CONFIDENCE_THAT_CONFIRMS) == confirmed
+            ]
+            if not steps:
+                continue
+            finality = list(statuses)
+            latest = max(
+                steps,
+                # An undated step sorts before every dated one; on one date the more final wins.
+                key=lambda event: (
+                    event.occurred_from or dt.date.min,
+                    finality.index(event.event_type),
+                ),
+            )
+            return statuses[latest.event_type], not confirmed
+    return Status.ACTIVE, False
+
+
+def derive_status(events) -> str:
+    """Return the status the events give (see `status_from_events`)."""
+    return status_from_events(events)[0]
+
+
+def one_language_only(pairs) -> Q:
+    """Rows where, for one of the (English, Chinese) field pairs, only one text is given."""
+    condition = Q(pk__in=[])
+    for english, chinese in pairs:
+        condition |= (Q(**{english: ""}) & ~Q(**{chinese: ""})) | (
+            ~Q(**{english: ""}) & Q(**{chinese: ""})
+        )
+    return condition
+
+
+def one_language_fields(record, pairs) -> list[str]:
+    """The fields of `record` whose text has no counterpart in the other language."""
+    return [
+        english if getattr(record, english) else chinese
+        for english, chinese in pairs
+        if bool(getattr(record, english)) != bool(getattr(record, chinese))
+    ]
 
 
 class Alias(models.Model):

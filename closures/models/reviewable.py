@@ -1,5 +1,6 @@
 """Review state and embargo: what every publicly showable record carries."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -33,15 +34,25 @@ class Reviewable(models.Model):
         blank=True,
         help_text=_("When reviewers should reconsider the embargo."),
     )
-    notes = models.TextField(
-        _("notes"),
+    curator_note = models.TextField(
+        _("curator note"),
         blank=True,
-        help_text=_("Context: disagreements between sources, how a date was worked out."),
+        help_text=_(
+            "Never public: research trail, doubts, where a name came from, why a field changed."
+        ),
     )
-    notes_sensitive = models.BooleanField(
-        _("notes are sensitive"),
-        default=False,
-        help_text=_("Sensitive notes (e.g. naming individuals) are never shown publicly."),
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted for review by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Who submitted it for review: they may not publish or withdraw it themselves "
+            "(four-eyes rule). Empty for a draft."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
@@ -53,7 +64,3 @@ class Reviewable(models.Model):
         super().clean()
         if self.embargoed and not self.embargo_reason.strip():
             raise ValidationError({"embargo_reason": _("Give the reason for the embargo.")})
-
-    @property
-    def public_notes(self) -> str:
-        return "" if self.notes_sensitive else self.notes

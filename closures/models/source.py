@@ -1,6 +1,8 @@
 """The evidence: sources, and citations saying which claims of an event each supports."""
 
 import hashlib
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..dates import format_partial_date
 from .event import Event
 from .taxonomies import Claim, Language, SourceType, choices_constraint
 
@@ -26,6 +29,61 @@ class SourceQuerySet(models.QuerySet):
         return self.filter(
             Exists(Citation.objects.filter(source=OuterRef("pk"), event__in=Event.objects.public()))
         )
+
+
+# Parameters that only say how a reader arrived (campaign, click and share trackers): they
+# identify nothing about the page and can identify the curator who followed the link.
+TRACKING_PARAMETER_PREFIXES = ("utm_",)
+TRACKING_PARAMETERS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "mkt_tok",
+        "ocid",
+        "cmpid",
+    }
+)
+# Hosts of a university library's proxy (EZproxy and the like, e.g. www-scmp-com.libproxy1.
+# nus.edu.sg): a login wall for every reader, and a hint at a curator's institution.
+LIBRARY_PROXY_HOST = re.compile(r"(^|[.-])(ez|e|lib|library)-?proxy\d*([.-]|$)|(^|\.)proxy\.lib")
+
+
+class LibraryProxyURL(ValueError):
+    """A source URL that goes through a library proxy rather than to the publisher."""
+
+
+def clean_source_url(url: str) -> str:
+    """Return the publisher's URL without tracking parameters; refuse a library proxy.
+
+    Raises `LibraryProxyURL` with a message a curator can act on.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    if LIBRARY_PROXY_HOST.search((parts.hostname or "").lower()):
+        raise LibraryProxyURL(
+            f"{parts.hostname} is a library proxy: give the publisher's own address instead."
+        )
+    if not parts.query:
+        return url
+    kept = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name.lower() not in TRACKING_PARAMETERS
+        and not name.lower().startswith(TRACKING_PARAMETER_PREFIXES)
+    ]
+    if len(kept) == len(parse_qsl(parts.query, keep_blank_values=True)):
+        return url  # Untouched, so an unusual but meaningful encoding is kept as it is.
+    return urlunsplit(parts._replace(query=urlencode(kept, doseq=True)))
 
 
 def source_uid_for(url: str) -> str:
@@ -70,7 +128,11 @@ class Source(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
-    history = HistoricalRecords()
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["import_baseline"])
     objects = SourceQuerySet.as_manager()
 
     class Meta:
@@ -90,6 +152,25 @@ class Source(models.Model):
         if not self.uid:
             self.uid = source_uid_for(self.url)
         super().save(*args, **kwargs)
+
+    def display_title(self) -> str:
+        """What a reader sees as the link text: the title, else publisher and date, never the URL.
+
+        Without a title or publisher, the host names where the link goes.
+        """
+        if self.title:
+            return self.title
+        date = format_partial_date(self.published_on, "day") if self.published_on else ""
+        label = ", ".join(part for part in (self.publisher, date) if part)
+        return label or (urlsplit(self.url).hostname or "").removeprefix("www.")
+
+    def clean(self):
+        super().clean()
+        if self.url:
+            try:
+                self.url = clean_source_url(self.url)
+            except LibraryProxyURL as error:
+                raise ValidationError({"url": str(error)}) from None
 
 
 class Citation(models.Model):
@@ -112,8 +193,11 @@ class Citation(models.Model):
             "Which claims of the event this source supports: event, date, reason, destination."
         ),
     )
+    # What the last import wrote, per column: see closures/services/import_merge.py. Not
+    # content: kept out of the history, the admin forms and every public channel.
+    import_baseline = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["import_baseline"])
 
     class Meta:
         verbose_name = _("citation")

@@ -33,6 +33,9 @@ class Status(models.TextChoices):
     OFFICE_CLOSED = "office_closed", _("office closed")
     LIQUIDATED = "liquidated", _("liquidated")
     DEREGISTERED = "deregistered", _("deregistered")
+    # Set only by steps that are not closures, when no closure step is recorded.
+    DISSOLUTION_STARTED = "dissolution_started", _("dissolution begun")
+    REMOVAL_NOTICE = "removal_notice", _("notice of removal")
     UNKNOWN = "unknown", _("unknown")
 
 
@@ -45,6 +48,10 @@ class EventType(models.TextChoices):
     RELOCATED = "relocated", _("relocated abroad")
     LIQUIDATED = "liquidated", _("liquidated")
     DEREGISTERED = "deregistered", _("deregistered / struck off")
+    # Steps that are not closures: a decision to begin dissolving, a registry's notice that it
+    # intends to strike the body off. Neither closes the organisation.
+    DISSOLUTION_STARTED = "dissolution_started", _("dissolution begun")
+    REMOVAL_NOTICE = "removal_notice", _("notice of intended removal")
     # Pressure events: what was done to it or its people.
     POLICE_INVESTIGATION = "police_investigation", _("police investigation")
     RAID = "raid", _("raid")
@@ -66,6 +73,12 @@ CLOSURE_STATUS_BY_FINALITY = {
     EventType.DEREGISTERED: Status.DEREGISTERED,
 }
 CLOSURE_EVENT_TYPES = tuple(CLOSURE_STATUS_BY_FINALITY)
+# A step towards closure that is not one sets the status only while no closure step is
+# recorded: a struck-off body stays "deregistered" whatever notice preceded it.
+NON_CLOSURE_STATUS_BY_FINALITY = {
+    EventType.REMOVAL_NOTICE: Status.REMOVAL_NOTICE,
+    EventType.DISSOLUTION_STARTED: Status.DISSOLUTION_STARTED,
+}
 
 
 class ReasonCategory(models.TextChoices):
@@ -84,6 +97,11 @@ class Confidence(models.TextChoices):
     HIGH = "high", _("high")
     MEDIUM = "medium", _("medium")
     LOW = "low", _("low")
+
+
+# Below these a step sets the status only when no better-sourced step exists, and the status
+# is then shown as unconfirmed.
+CONFIDENCE_THAT_CONFIRMS = (Confidence.HIGH, Confidence.MEDIUM)
 
 
 class SourceType(models.TextChoices):

@@ -6,18 +6,21 @@ module; this package re-exports what callers use, so `from closures.services imp
 does not depend on where a function lives.
 """
 
-from .derived import refresh_organisation
+from .derived import refresh_organisation, refresh_organisations_citing
+from .import_merge import ImportConflict, MergeRules
+from .import_parser import unknown_columns
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
+from .revert import revert_to_version
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 from .workflow import (
     WORKFLOW_FIELDS,
     WorkflowRefused,
     is_reviewer,
     lift_embargo,
+    move_event,
     publish,
     return_to_draft,
-    revert_to_version,
     set_embargo,
     submit_for_review,
     withdraw,
@@ -25,22 +28,27 @@ from .workflow import (
 
 __all__ = [
     "WORKFLOW_FIELDS",
+    "ImportConflict",
     "ImportFailed",
     "ImportPreview",
     "ImportProblem",
     "ImportReport",
+    "MergeRules",
     "WorkflowRefused",
     "import_registry",
     "import_spreadsheet",
     "is_reviewer",
     "lift_embargo",
+    "move_event",
     "preview_import",
     "publish",
     "read_spreadsheet",
     "refresh_organisation",
+    "refresh_organisations_citing",
     "return_to_draft",
     "revert_to_version",
     "set_embargo",
     "submit_for_review",
+    "unknown_columns",
     "withdraw",
 ]

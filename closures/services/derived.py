@@ -1,18 +1,54 @@
-"""Keeping an organisation's derived fields current after its events change."""
+"""Keeping an organisation's derived fields and public-change time current after a change."""
 
 from django.db import transaction
+from django.utils import timezone
 
-from ..models import Organisation
+from ..models import Citation, Organisation
+from .public_view import NOT_YET_COMPUTED, public_fingerprint, public_view_changed
+
+PUBLIC_VIEW_FIELDS = ["public_fingerprint", "public_changed_at", "first_published_at"]
 
 
 def refresh_organisation(*, organisation_id: int) -> Organisation:
-    """Recompute an organisation's derived status, dates and search text after a change."""
+    """Recompute derived status, dates and search text, and the record's public view.
+
+    The public-change time moves only when the fingerprint of what the public sees differs
+    from the stored one; `first_published_at` is set the first time the record becomes
+    public, never by a step that leaves it hidden (an embargoed record, hidden events).
+    """
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         before = [getattr(organisation, name) for name in Organisation.DERIVED_FIELDS]
         organisation.refresh_derived_fields()
         after = [getattr(organisation, name) for name in Organisation.DERIVED_FIELDS]
-        if before != after:
+        changed_fields = Organisation.DERIVED_FIELDS if before != after else []
+        if changed_fields:
+            # The fingerprint reads the derived fields (the public status) from the database.
+            organisation.save_without_historical_record(update_fields=changed_fields)
+        fingerprint = public_fingerprint(organisation_id)
+        if organisation.public_fingerprint == NOT_YET_COMPUTED:
+            # Filled by the migration that introduced it: take the baseline, move nothing.
+            organisation.public_fingerprint = fingerprint
+            organisation.save_without_historical_record(update_fields=["public_fingerprint"])
+        elif fingerprint != organisation.public_fingerprint:
+            now = timezone.now()
+            organisation.public_fingerprint = fingerprint
+            organisation.public_changed_at = now
+            if fingerprint and organisation.first_published_at is None:
+                organisation.first_published_at = now
             # Derived fields are not a curator's change: keep them out of the history.
-            organisation.save_without_historical_record(update_fields=Organisation.DERIVED_FIELDS)
+            organisation.save_without_historical_record(update_fields=PUBLIC_VIEW_FIELDS)
+            public_view_changed(organisation)
     return organisation
+
+
+def refresh_organisations_citing(*, source_id: int) -> None:
+    """Refresh every organisation with an event citing the source: its details are public."""
+    organisation_ids = (
+        Citation.objects.filter(source_id=source_id)
+        .values_list("event__organisation_id", flat=True)
+        .distinct()
+        .order_by("event__organisation_id")
+    )
+    for organisation_id in list(organisation_ids):
+        refresh_organisation(organisation_id=organisation_id)

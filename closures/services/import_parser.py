@@ -6,12 +6,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..dates import parse_partial_date
-from ..models import UNKNOWN_COUNTRY, Claim, EventType, ReasonCategory, SourceType
+from ..models import (
+    UNKNOWN_COUNTRY,
+    Claim,
+    EventType,
+    LibraryProxyURL,
+    ReasonCategory,
+    clean_source_url,
+    normalise_text,
+)
 from .spreadsheet import ImportProblem
 
 REQUIRED_COLUMNS = ("id", "organisation_id", "org_type", "event_type", "source_url")
 MULTI_VALUE_SEPARATOR = "|"
 SOURCE_PREFIXES = ("source", "source2")
+REASONS_COLUMN = "reason_category"
 # Spreadsheet rows are numbered as a spreadsheet program shows them: the header is row 1.
 FIRST_DATA_ROW = 2
 
@@ -37,8 +46,15 @@ EVENT_COLUMNS = {
     "stated_reason": "stated_reason_en",
     "stated_reason_zh": "stated_reason_zh",
     "confidence": "confidence",
-    "notes": "notes",
+    "public_note": "public_note",
+    "public_note_zh": "public_note_zh",
+    "curator_note": "curator_note",
 }
+# The first import format had one `notes` column; its notes become curator notes, the safe
+# direction, unless the file also has the new column.
+LEGACY_NOTES_COLUMN = "notes"
+ALIASES_COLUMN = "aliases"
+PARENT_COLUMN = "parent_organisation_id"
 SOURCE_COLUMNS = {
     "url": "url",
     "publisher": "publisher",
@@ -47,6 +63,28 @@ SOURCE_COLUMNS = {
     "type": "source_type",
     "language": "language",
 }
+KNOWN_COLUMNS = frozenset(
+    {
+        *ORGANISATION_COLUMNS,
+        *EVENT_COLUMNS,
+        "reason_category",
+        LEGACY_NOTES_COLUMN,
+        ALIASES_COLUMN,
+        PARENT_COLUMN,
+        *(
+            f"{prefix}_{column}"
+            for prefix in SOURCE_PREFIXES
+            for column in (*SOURCE_COLUMNS, "quote")
+        ),
+    }
+)
+
+
+def unknown_columns(rows: list[dict]) -> list[str]:
+    """Header names the import does not read, so a report can name them: nothing is dropped
+    without a word."""
+    header = [(name or "").strip() for name in (rows[0] if rows else {})]
+    return [name for name in header if name and name not in KNOWN_COLUMNS]
 
 
 @dataclass
@@ -54,6 +92,7 @@ class ParsedSource:
     column_prefix: str
     values: dict[str, Any]
     quote: str
+    columns: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -63,6 +102,12 @@ class ParsedRow:
     event: dict[str, Any]
     reasons: list[str]
     sources: list[ParsedSource]
+    # The header's column names: a column absent from the file leaves its field untouched.
+    columns: frozenset[str] = frozenset()
+    # None when the file has no such column: the organisation's aliases or parent stay as
+    # they are.
+    aliases: list[str] | None = None
+    parent_slug: str | None = None
 
 
 class _RowParser:
@@ -70,7 +115,10 @@ class _RowParser:
 
     def __init__(self, number: int, row: dict[str, str]):
         self.number = number
-        self.row = {(key or "").strip(): (value or "").strip() for key, value in row.items()}
+        # NFC, so text copied from archives in compatibility characters matches a search.
+        self.row = {
+            (key or "").strip(): normalise_text(value or "").strip() for key, value in row.items()
+        }
         self.problems: list[ImportProblem] = []
 
     def problem(self, column: str, message: str) -> None:
@@ -93,6 +141,8 @@ class _RowParser:
         organisation = {name: self.get(column) for column, name in ORGANISATION_COLUMNS.items()}
         organisation["founded_year"] = self.integer("founded_year")
         event = {name: self.get(column) for column, name in EVENT_COLUMNS.items()}
+        if "curator_note" not in self.row:
+            event["curator_note"] = self.get(LEGACY_NOTES_COLUMN)
         for column, name in (("announced_date", "announced"), ("effective_date", "effective")):
             event[f"{name}_on"], event[f"{name}_precision"] = self.partial_date(column)
         if event["destination_country"].lower() == "unknown":
@@ -106,7 +156,14 @@ class _RowParser:
             event=event,
             reasons=self.reasons(),
             sources=self.sources(event["event_type"]),
+            columns=frozenset(self.row),
+            aliases=self.aliases() if ALIASES_COLUMN in self.row else None,
+            parent_slug=self.get(PARENT_COLUMN) if PARENT_COLUMN in self.row else None,
         )
+
+    def aliases(self) -> list[str]:
+        names = (name.strip() for name in self.get(ALIASES_COLUMN).split(MULTI_VALUE_SEPARATOR))
+        return list(dict.fromkeys(name for name in names if name))
 
     def integer(self, column: str) -> int | None:
         text = self.get(column)
@@ -161,10 +218,15 @@ class _RowParser:
             values = {
                 name: self.get(f"{prefix}_{column}") for column, name in SOURCE_COLUMNS.items()
             }
+            try:
+                values["url"] = clean_source_url(values["url"])
+            except LibraryProxyURL as error:
+                self.problem(f"{prefix}_url", str(error))
             values["published_on"] = self.full_date(f"{prefix}_date")
-            values["source_type"] = values["source_type"] or SourceType.OTHER
             values["claims"] = [str(claim) for claim in claims]
-            sources.append(ParsedSource(prefix, values, self.get(f"{prefix}_quote")))
+            sources.append(
+                ParsedSource(prefix, values, self.get(f"{prefix}_quote"), frozenset(self.row))
+            )
         return sources
 
 
@@ -208,7 +270,33 @@ def parse_rows(rows: list[dict]) -> tuple[list[ParsedRow], list[ImportProblem]]:
                             f"{organisation_rows[0].number}.",
                         )
                     )
+    problems.extend(_parent_cycles(group_by_organisation(parsed)))
     return parsed, problems
+
+
+def _parent_cycles(groups: dict[str, list[ParsedRow]]) -> list[ImportProblem]:
+    """Name every organisation that the file makes part of itself, directly or not."""
+    parent_of = {
+        slug: next((row for row in rows if row.parent_slug), None) for slug, rows in groups.items()
+    }
+    problems = []
+    for slug, row in parent_of.items():
+        chain = [slug]
+        while row is not None and row.parent_slug not in chain:
+            chain.append(row.parent_slug)
+            row = parent_of.get(row.parent_slug)
+        if row is not None and row.parent_slug == slug:
+            first = parent_of[slug]
+            problems.append(
+                ImportProblem(
+                    first.number,
+                    PARENT_COLUMN,
+                    f"Organisation {slug!r} would be part of itself: "
+                    + " → ".join([*chain, row.parent_slug])
+                    + ".",
+                )
+            )
+    return problems
 
 
 def group_by_organisation(parsed: list[ParsedRow]) -> dict[str, list[ParsedRow]]:
@@ -217,3 +305,27 @@ def group_by_organisation(parsed: list[ParsedRow]) -> dict[str, list[ParsedRow]]
     for row in parsed:
         groups[row.organisation["slug"]].append(row)
     return groups
+
+
+def parents_first(groups: dict[str, list[ParsedRow]]) -> dict[str, list[ParsedRow]]:
+    """Order organisations so that a parent named in the file is written before its sub-bodies.
+
+    A cycle is left in file order: the model's validation then names it.
+    """
+    parent_of = {
+        slug: next((row.parent_slug for row in rows if row.parent_slug), None)
+        for slug, rows in groups.items()
+    }
+    ordered: dict[str, list[ParsedRow]] = {}
+
+    def visit(slug: str, path: tuple[str, ...]) -> None:
+        if slug in ordered or slug in path:
+            return
+        parent = parent_of.get(slug)
+        if parent in groups:
+            visit(parent, (*path, slug))
+        ordered[slug] = groups[slug]
+
+    for slug in groups:
+        visit(slug, ())
+    return ordered

@@ -2,10 +2,8 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from ..models import (
     Alias,
@@ -19,9 +17,14 @@ from ..models import (
     Source,
     source_uid_for,
 )
+from .derived import refresh_organisation
+from .import_merge import ImportConflict, Merger, MergeRules, Unit, save_baseline, units_from
 from .import_parser import (
+    ALIASES_COLUMN,
     EVENT_COLUMNS,
     ORGANISATION_COLUMNS,
+    PARENT_COLUMN,
+    REASONS_COLUMN,
     SOURCE_COLUMNS,
     ParsedRow,
     ParsedSource,
@@ -42,6 +45,10 @@ class ImportReport:
     dry_run: bool
     rows: list[RowOutcome] = field(default_factory=list)
     counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    # Values changed by a person since the last import, kept rather than overwritten.
+    conflicts: list[ImportConflict] = field(default_factory=list)
+    # Header names the import does not read: reported, never silently dropped.
+    unknown_columns: list[str] = field(default_factory=list)
 
     def count(self, kind: str, action: str) -> None:
         self.counts[kind][action] += 1
@@ -54,6 +61,18 @@ class ImportReport:
             lines.append(
                 f"{kind}: {counts['created']} {verb} created, {counts['updated']} {verb} "
                 f"updated, {counts['unchanged']} unchanged"
+            )
+        if self.conflicts:
+            lines.append(
+                f"{len(self.conflicts)} value(s) changed since the last import kept, not "
+                "overwritten (conflicts; --prefer-file or ticking them overwrites):"
+            )
+            lines.extend(f"  {conflict}" for conflict in self.conflicts)
+        if aliases := self.counts.get("aliases"):
+            lines.append(f"aliases: {aliases['created']} {verb} added")
+        if self.unknown_columns:
+            lines.append(
+                "columns not recognised, so not imported: " + ", ".join(self.unknown_columns)
             )
         return "\n".join(lines)
 
@@ -88,17 +107,29 @@ def _field_problems(error: ValidationError, row: int, columns: dict[str, str], r
 class RegistryWriter:
     """Write parsed rows inside the caller's transaction, collecting what the models refuse."""
 
-    def __init__(self, *, report: ImportReport, review_state: str, user, reason: str):
+    def __init__(
+        self,
+        *,
+        report: ImportReport,
+        review_state: str,
+        user,
+        reason: str,
+        rules: MergeRules | None = None,
+    ):
         self.report = report
+        self.merger = Merger(rules or MergeRules(), report.conflicts)
         self.review_state = review_state
         self.user = user
         self.reason = reason
         self.problems: list[ImportProblem] = []
         self.sources_seen: dict[str, Source] = {}
 
-    def save(self, instance, kind: str, changed: bool, created: bool) -> None:
+    def save(self, instance, kind: str, changed: bool, created: bool, baseline=None) -> None:
+        """Save a new or changed record; otherwise store only a baseline that moved."""
         if not (created or changed):
             self.report.count(kind, "unchanged")
+            if baseline is not None and baseline != instance.import_baseline:
+                save_baseline(instance)
             return
         instance._change_reason = self.reason
         if self.user is not None:
@@ -131,65 +162,113 @@ class RegistryWriter:
             for name, value in row.organisation.items():
                 if value not in ("", None) and values.get(name) in ("", None):
                     values[name], row_of_value[name] = value, row.number
-        changed = _assign(organisation, values)
         columns = {name: column for column, name in ORGANISATION_COLUMNS.items()}
+        baseline = dict(organisation.import_baseline)
+        present = frozenset().union(*(row.columns for row in rows))
+        changed = self.merger.assign(
+            organisation,
+            units_from(values, columns, present - {"organisation_id"}),
+            kind="organisation",
+            record=slug,
+            row=primary.number,
+            created=created,
+        )
+        parent_row = next((row for row in rows if row.parent_slug), None)
+        if parent_row is not None:
+            # Parents are written before their sub-bodies (see `parents_first`).
+            parent = Organisation.objects.filter(slug=parent_row.parent_slug).first()
+            if parent is None:
+                self.problems.append(
+                    ImportProblem(
+                        parent_row.number,
+                        PARENT_COLUMN,
+                        f"No organisation {parent_row.parent_slug!r} in the registry or in "
+                        "this file.",
+                    )
+                )
+                return
+            if organisation.parent_organisation_id != parent.pk:
+                organisation.parent_organisation = parent
+                changed = True
+            row_of_value["parent_organisation"] = parent_row.number
+        columns["parent_organisation"] = PARENT_COLUMN
         if not self.validate(
             organisation, primary.number, columns, exclude=["review_state"], rows=row_of_value
         ):
             return
-        self.save(organisation, "organisations", changed, created)
-        self.write_aliases(organisation, rows)
+        self.save(organisation, "organisations", changed, created, baseline)
+        aliases_changed = self.write_aliases(organisation, rows, primary)
         any_event_changed = False
         for row in rows:
             any_event_changed |= self.write_event(organisation, row)
         if created and self.review_state != ReviewState.DRAFT:
             self.set_state_of_new_organisation(organisation, primary)
-        if created or any_event_changed:
-            organisation.refresh_derived_fields()
-            organisation.save_without_historical_record()
+        if organisation.pk is not None:
+            # Aliases, events and citations may have changed what the public sees.
+            refresh_organisation(organisation_id=organisation.pk)
         status = (
-            "created" if created else "updated" if changed or any_event_changed else "unchanged"
+            "created"
+            if created
+            else "updated"
+            if changed or any_event_changed or aliases_changed
+            else "unchanged"
         )
         for row in rows:
             self.report.rows.append(RowOutcome(row.number, row.event["uid"], slug, status))
 
     def set_state_of_new_organisation(self, organisation: Organisation, primary: ParsedRow):
         organisation.review_state = self.review_state
-        if self.review_state == ReviewState.PUBLISHED:
-            organisation.first_published_at = timezone.now()
-        elif self.review_state == ReviewState.IN_REVIEW:
+        if self.review_state == ReviewState.IN_REVIEW:
             organisation.submitted_by = self.user
         if self.validate(organisation, primary.number, {}):
             organisation._change_reason = self.reason
             organisation.save()
 
-    def write_aliases(self, organisation: Organisation, rows: list[ParsedRow]) -> None:
-        own_names = {organisation.name_en, organisation.name_zh}
+    def write_aliases(self, organisation: Organisation, rows: list[ParsedRow], primary) -> bool:
+        """Add the `aliases` column's names and other rows' names; an import removes none.
+
+        The file's own names for the organisation never become aliases, even where a
+        curator's renaming was kept over them.
+        """
+        own_names = {
+            organisation.name_en,
+            organisation.name_zh,
+            primary.organisation["name_en"],
+            primary.organisation["name_zh"],
+        }
         wanted = {}
+        for row in rows:
+            for name in row.aliases or []:
+                if name not in own_names:
+                    wanted.setdefault(name, (alias_language(name), AliasKind.ALIAS))
         for row in rows:
             for name, language in (
                 (row.organisation["name_en"], Language.ENGLISH),
                 (row.organisation["name_zh"], Language.CHINESE_TRADITIONAL),
             ):
                 if name and name not in own_names:
-                    wanted.setdefault(name, language)
+                    wanted.setdefault(name, (language, AliasKind.OTHER_FORM))
         existing = set(organisation.aliases.values_list("name", flat=True))
-        for name, language in wanted.items():
-            if name not in existing:
-                alias = Alias(
-                    organisation=organisation,
-                    name=name,
-                    language=language,
-                    kind=AliasKind.OTHER_FORM,
-                )
-                alias._change_reason = self.reason
-                alias.save()
+        added = False
+        for name, (language, kind) in wanted.items():
+            if name in existing:
+                continue
+            alias = Alias(organisation=organisation, name=name, language=language, kind=kind)
+            if not self.validate(alias, rows[0].number, {"name": ALIASES_COLUMN}, ["organisation"]):
+                continue
+            alias._change_reason = self.reason
+            alias.save()
+            self.report.count("aliases", "created")
+            added = True
+        return added
 
     def write_event(self, organisation: Organisation, row: ParsedRow) -> bool:
         event = Event.objects.filter(uid=row.event["uid"]).first()
         created = event is None
         if created:
             event = Event(uid=row.event["uid"], review_state=self.review_state)
+            if self.review_state == ReviewState.IN_REVIEW:
+                event.submitted_by = self.user  # four eyes: another reviewer publishes it
         elif event.organisation_id != organisation.pk:
             self.problems.append(
                 ImportProblem(
@@ -200,14 +279,36 @@ class RegistryWriter:
                 )
             )
             return False
-        changed = _assign(event, {"organisation": organisation, **row.event})
+        if created:
+            event.organisation = organisation
         columns = {name: column for column, name in EVENT_COLUMNS.items()}
         columns.update(announced_precision="announced_date", effective_precision="effective_date")
+        baseline = dict(event.import_baseline)
+        changed = self.merger.assign(
+            event,
+            units_from(row.event, columns, row.columns - {"id"}),
+            kind="event",
+            record=event.uid,
+            row=row.number,
+            created=created,
+        )
+        reasons_changed = False
+        if REASONS_COLUMN in row.columns:
+            current = sorted(event.reasons.values_list("code", flat=True)) if not created else []
+            reasons_changed = self.merger.take(
+                event,
+                REASONS_COLUMN,
+                current,
+                sorted(row.reasons),
+                created=created,
+                conflict=ImportConflict(
+                    "event", event.uid, REASONS_COLUMN, current, sorted(row.reasons), row.number
+                ),
+            )
         if not self.validate(event, row.number, columns):
             return False
         # Dates of partial precision are stored as the first day of their period.
-        self.save(event, "events", changed, created)
-        reasons_changed = set(event.reasons.values_list("code", flat=True)) != set(row.reasons)
+        self.save(event, "events", changed, created, baseline)
         if reasons_changed:
             event.reasons.set(Reason.objects.filter(code__in=row.reasons))
             if not (created or changed):
@@ -226,12 +327,23 @@ class RegistryWriter:
         created = citation is None
         if created:
             citation = Citation(event=event, source=source)
-        changed = _assign(citation, {"quote": parsed.quote, "claims": parsed.values["claims"]})
-        if not self.validate(
-            citation, row, {"quote": f"{parsed.column_prefix}_quote"}, exclude=["event", "source"]
-        ):
+        prefix = parsed.column_prefix
+        baseline = dict(citation.import_baseline)
+        # Claims follow from the event type, which every file has.
+        units = [Unit("claims", "event_type", {"claims": parsed.values["claims"]})]
+        if f"{prefix}_quote" in parsed.columns:
+            units.append(Unit("quote", f"{prefix}_quote", {"quote": parsed.quote}))
+        changed = self.merger.assign(
+            citation,
+            units,
+            kind="citation",
+            record=f"{event.uid} ← {source.url}",
+            row=row,
+            created=created,
+        )
+        if not self.validate(citation, row, {"quote": f"{prefix}_quote"}, ["event", "source"]):
             return False
-        self.save(citation, "citations", changed, created)
+        self.save(citation, "citations", changed, created, baseline)
         return created or changed
 
     def write_source(self, row: int, parsed: ParsedSource) -> Source | None:
@@ -244,28 +356,34 @@ class RegistryWriter:
         created = source is None
         if created:
             source = Source(url=url, uid=source_uid_for(url))
-        # Details a curator filled in are kept when the spreadsheet leaves them blank.
-        changed = _assign(source, {k: v for k, v in values.items() if v not in ("", None)})
         columns = {
             name: f"{parsed.column_prefix}_{column}" for column, name in SOURCE_COLUMNS.items()
         }
+        baseline = dict(source.import_baseline)
+        changed = self.merger.assign(
+            source,
+            units_from(
+                {k: v for k, v in values.items() if k != "url"},
+                columns,
+                parsed.columns,
+                prefix=parsed.column_prefix,
+            ),
+            kind="source",
+            record=url,
+            row=row,
+            created=created,
+        )
         if not self.validate(source, row, columns):
             return None
-        self.save(source, "sources", changed, created)
+        self.save(source, "sources", changed, created, baseline)
         self.sources_seen[url] = source
         return source
 
 
-def _assign(instance, values: dict[str, Any]) -> bool:
-    """Set field values on a model instance and say whether any of them changed."""
-    changed = False
-    for name, value in values.items():
-        if name == "organisation":
-            if instance.organisation_id != value.pk:
-                instance.organisation = value
-                changed = True
-            continue
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed = True
-    return changed
+def alias_language(name: str) -> str:
+    """Chinese when the name has a CJK ideograph, else English: what the public search needs."""
+    if any(
+        "\u3400" <= character <= "\u9fff" or "\uf900" <= character <= "\ufaff" for character in name
+    ):
+        return Language.CHINESE_TRADITIONAL
+    return Language.ENGLISH

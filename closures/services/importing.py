@@ -7,7 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from ..models import DuplicateFinder, Organisation, ReviewState
-from .import_parser import group_by_organisation, parse_rows
+from .import_merge import ImportConflict, MergeRules
+from .import_parser import group_by_organisation, parents_first, parse_rows, unknown_columns
 from .import_writer import ImportReport, RegistryWriter, RowOutcome
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 
@@ -19,6 +20,7 @@ def import_registry(
     review_state: str = ReviewState.DRAFT,
     user: AbstractBaseUser | None = None,
     reason: str = "Imported from a spreadsheet",
+    rules: MergeRules | None = None,
 ) -> ImportReport:
     """Create or update organisations, events, sources and citations from spreadsheet rows.
 
@@ -26,17 +28,24 @@ def import_registry(
     column, and nothing is written. Running the same rows twice changes nothing. New records
     take `review_state`; an existing record's review state is never changed by an import, so
     re-importing cannot publish or re-publish anything.
+
+    An existing record is merged with the file by `rules` (see `import_merge`): absent
+    columns and blank cells leave fields untouched, and a value a person changed since the
+    last import is kept and reported in `report.conflicts` unless the rules overwrite it. A
+    dry run runs the same code and rolls back, so it reports exactly what the import does.
     """
     if review_state not in (ReviewState.DRAFT, ReviewState.IN_REVIEW, ReviewState.PUBLISHED):
         raise ValueError(f"Imported records cannot start as {review_state!r}.")
     parsed, problems = parse_rows(rows)
-    report = ImportReport(dry_run=dry_run)
+    report = ImportReport(dry_run=dry_run, unknown_columns=unknown_columns(rows))
     # Rows that parsed are still validated against the models (in a transaction that a
     # problem rolls back), so one pass reports every invalid row, not just the first kind.
     bad_rows = {problem.row for problem in problems}
     with transaction.atomic():
-        writer = RegistryWriter(report=report, review_state=review_state, user=user, reason=reason)
-        for slug, organisation_rows in group_by_organisation(parsed).items():
+        writer = RegistryWriter(
+            report=report, review_state=review_state, user=user, reason=reason, rules=rules
+        )
+        for slug, organisation_rows in parents_first(group_by_organisation(parsed)).items():
             good_rows = [row for row in organisation_rows if row.number not in bad_rows]
             if good_rows:
                 writer.write_organisation(slug, good_rows)
@@ -54,6 +63,12 @@ class ImportPreview:
     report: ImportReport | None = None
     problems: list[ImportProblem] = field(default_factory=list)
     duplicates: dict[str, list[Organisation]] = field(default_factory=dict)
+    # Header names the import does not read: shown whether or not the rows are valid.
+    unknown_columns: list[str] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> list[ImportConflict]:
+        return self.report.conflicts if self.report else []
 
     def rows_by_action(self) -> dict[str, list[RowOutcome]]:
         grouped: dict[str, list[RowOutcome]] = {"created": [], "updated": [], "unchanged": []}
@@ -63,16 +78,22 @@ class ImportPreview:
 
 
 def preview_import(
-    *, file: Path, filename: str, review_state: str, user, reason: str
+    *, file: Path, filename: str, review_state: str, user, reason: str, rules: MergeRules
 ) -> ImportPreview:
     """Dry-run an uploaded spreadsheet and flag new organisations that look like existing ones."""
+    rows = []
     try:
         rows = read_spreadsheet(file, filename=filename)
         report = import_registry(
-            rows=rows, dry_run=True, review_state=review_state, user=user, reason=reason
+            rows=rows,
+            dry_run=True,
+            review_state=review_state,
+            user=user,
+            reason=reason,
+            rules=rules,
         )
     except ImportFailed as failure:
-        return ImportPreview(problems=failure.problems)
+        return ImportPreview(problems=failure.problems, unknown_columns=unknown_columns(rows))
     created = {outcome.organisation_slug for outcome in report.rows if outcome.action == "created"}
     duplicates = {}
     finder = DuplicateFinder(Organisation.objects.all()) if created else None
@@ -86,13 +107,17 @@ def preview_import(
             acronym=(row.get("acronym") or "").strip(),
         )
     return ImportPreview(
-        report=report, duplicates={slug: found for slug, found in duplicates.items() if found}
+        report=report,
+        duplicates={slug: found for slug, found in duplicates.items() if found},
+        unknown_columns=report.unknown_columns,
     )
 
 
 def import_spreadsheet(
-    *, file: Path, filename: str, review_state: str, user, reason: str
+    *, file: Path, filename: str, review_state: str, user, reason: str, rules: MergeRules
 ) -> ImportReport:
     """Import a confirmed upload; all or nothing, like `import_registry`."""
     rows = read_spreadsheet(file, filename=filename)
-    return import_registry(rows=rows, review_state=review_state, user=user, reason=reason)
+    return import_registry(
+        rows=rows, review_state=review_state, user=user, reason=reason, rules=rules
+    )

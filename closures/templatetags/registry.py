@@ -3,7 +3,10 @@
 from django import template
 from django.conf import settings
 from django.urls import translate_url
+from django.utils.html import format_html, linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_info
+from django.utils.translation import gettext as _
 
 from closures.dates import format_partial_date
 
@@ -26,12 +29,43 @@ def language_links(context):
     ]
 
 
+# The marker is written in the language of the text it marks, inside that text's `lang`.
+ONLY_IN = {"en": "(English only)", "zh-Hant": "（只有中文）"}
+
+
+def _language_pair(obj, field: str) -> tuple[str, str]:
+    """The English and Chinese field names: `<field>_en` or plain `<field>`, and `<field>_zh`."""
+    english = f"{field}_en" if hasattr(obj, f"{field}_en") else field
+    return english, f"{field}_zh"
+
+
 @register.simple_tag
-def localised(obj, field: str) -> str:
-    """Return `<field>_zh` or `<field>_en` in the active language, falling back to the other."""
-    chinese_first = (get_language() or "en").startswith("zh")
-    suffixes = ("zh", "en") if chinese_first else ("en", "zh")
-    return next((value for s in suffixes if (value := getattr(obj, f"{field}_{s}", ""))), "")
+def localised_html(obj, field: str, multiline: bool = False) -> str:
+    """The text in the page's language; else the other, with its `lang` and a visible marker.
+
+    A reader of the Chinese page is never shown English as if it were the translation.
+    """
+    english, chinese = _language_pair(obj, field)
+    texts = {"en": getattr(obj, english, ""), "zh-Hant": getattr(obj, chinese, "")}
+    page = "zh-Hant" if (get_language() or "en").startswith("zh") else "en"
+    other = "en" if page == "zh-Hant" else "zh-Hant"
+
+    def render(text):
+        return linebreaks(text) if multiline else format_html("{}", text)
+
+    if texts[page]:
+        return render(texts[page])
+    if not texts[other]:
+        return ""
+    return format_html(
+        '<span lang="{}">{}</span> <span class="translation-missing" lang="{}" title="{}">{}'
+        "</span>",
+        other,
+        mark_safe(render(texts[other])),
+        other,
+        _("Not yet translated"),
+        ONLY_IN[other],
+    )
 
 
 @register.filter

@@ -21,8 +21,8 @@ from closures.models import (
     ReviewState,
     Source,
     SourceType,
-    derive_status,
     source_uid_for,
+    status_from_events,
 )
 
 SLUG_PREFIX = "synthetic-"
@@ -223,6 +223,7 @@ class Command(BaseCommand):
             org_type=kind,
             review_state=ReviewState.PUBLISHED,
             first_published_at=now,
+            public_changed_at=now,
         )
         events = []
         for index in range(rng.choice([1, 1, 2, 2, 3])):
@@ -252,7 +253,10 @@ class Command(BaseCommand):
                     review_state=ReviewState.PUBLISHED,
                 )
             )
-        organisation.current_status = organisation.public_status = derive_status(events)
+        status, unconfirmed = status_from_events(events)
+        organisation.current_status = organisation.public_status = status
+        organisation.current_status_unconfirmed = unconfirmed
+        organisation.public_status_unconfirmed = unconfirmed
         organisation.public_latest_event_on = max(event.occurred_from for event in events)
         organisation.search_text = organisation.build_search_text(aliases=[], public_events=events)
         return organisation, events

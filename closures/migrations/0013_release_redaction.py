@@ -32,7 +32,7 @@ def revoke_release_view(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("closures", "0007_trackers"),
+        ("closures", "0012_notes_become_curator_notes"),
     ]
 
     operations = [

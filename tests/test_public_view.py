@@ -1,0 +1,129 @@
+"""The public-change time: it moves exactly when what the public sees of a record changes."""
+
+import datetime as dt
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.apps import apps
+from django.db import connection
+
+from closures import services
+from closures.models import Event, Organisation, ReviewState
+from closures.services.public_view import NOT_YET_COMPUTED, public_fingerprint
+
+
+def current(organisation) -> Organisation:
+    return Organisation.objects.get(pk=organisation.pk)
+
+
+def edit(record, **values):
+    """Save a change as the admin does, then refresh its organisation as the admin does."""
+    for name, value in values.items():
+        setattr(record, name, value)
+    record.save()
+    organisation_id = getattr(record, "organisation_id", record.pk)
+    return services.refresh_organisation(organisation_id=organisation_id)
+
+
+def test_a_record_embargoed_before_publication_was_never_public(scenario):
+    hidden = current(scenario.hidden)
+    assert hidden.review_state == ReviewState.PUBLISHED
+    assert hidden.first_published_at is None
+    assert hidden.public_changed_at is None and hidden.public_fingerprint == ""
+
+
+def test_publishing_while_every_event_is_embargoed_does_not_publish_the_record(
+    make_organisation, make_event, curator, reviewer
+):
+    organisation = make_organisation()
+    event = make_event(organisation, review_state=ReviewState.DRAFT)
+    services.set_embargo(record=event, user=reviewer, reason="Source at risk")
+    services.submit_for_review(record=organisation, user=curator)
+    published = services.publish(record=organisation, user=reviewer)
+    assert published.first_published_at is None and published.public_changed_at is None
+    services.lift_embargo(record=Event.objects.get(pk=event.pk), user=reviewer)
+    became_public = current(organisation)
+    assert became_public.first_published_at is not None
+    assert became_public.public_changed_at == became_public.first_published_at
+
+
+def test_a_public_edit_moves_the_time_and_the_fingerprint(scenario):
+    before = current(scenario.ctu)
+    after = edit(before, description_en="A federation of independent unions.")
+    assert after.public_changed_at > before.public_changed_at
+    assert after.public_fingerprint != before.public_fingerprint
+    assert after.first_published_at == before.first_published_at
+
+
+def test_a_public_event_edit_moves_the_time(scenario):
+    before = current(scenario.ctu)
+    after = edit(before.events.get(), destination_city="Hong Kong")
+    assert after.public_changed_at > before.public_changed_at
+
+
+def test_edits_the_public_cannot_see_leave_the_time_alone(scenario, make_event):
+    before = current(scenario.media)
+    edit(current(scenario.media), curator_note="Names a member")
+    edit(Event.objects.get(uid="apple-daily-secret-move"), destination_city="London")
+    make_event(current(scenario.media), review_state=ReviewState.DRAFT, uid="draft-step")
+    services.refresh_organisation(organisation_id=scenario.media.pk)
+    edit(Event.objects.get(uid="apple-daily-ceased"))  # a save that changes nothing
+    after = current(scenario.media)
+    assert (after.public_changed_at, after.public_fingerprint) == (
+        before.public_changed_at,
+        before.public_fingerprint,
+    )
+
+
+def test_hiding_and_showing_again_each_move_the_time(scenario):
+    published = current(scenario.ctu)
+    services.set_embargo(record=published, user=scenario.reviewer, reason="Staff at risk")
+    hidden = current(scenario.ctu)
+    assert (
+        hidden.public_fingerprint == "" and hidden.public_changed_at > published.public_changed_at
+    )
+    services.lift_embargo(record=hidden, user=scenario.reviewer)
+    shown = current(scenario.ctu)
+    assert shown.public_fingerprint == published.public_fingerprint
+    assert shown.public_changed_at > hidden.public_changed_at
+    assert shown.first_published_at == published.first_published_at
+
+
+def test_a_source_edit_in_the_admin_refreshes_every_record_citing_it(
+    client, scenario, reviewer, staff_login
+):
+    before = current(scenario.ctu)
+    source = before.events.get().citations.get().source
+    staff_login(client, reviewer)
+    response = client.post(
+        f"/admin/closures/source/{source.pk}/change/",
+        {
+            "url": source.url,
+            "title": "A corrected title",
+            "publisher": source.publisher,
+            "language": source.language,
+            "source_type": source.source_type,
+            "change_reason": "Title as published",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert current(scenario.ctu).public_changed_at > before.public_changed_at
+    assert current(scenario.amnesty).public_changed_at == scenario.amnesty.public_changed_at
+
+
+def test_the_data_migration_leaves_a_baseline_the_first_refresh_fills_without_moving_time(
+    scenario,
+):
+    changed_at = current(scenario.ctu).public_changed_at
+    Organisation.objects.update(public_fingerprint="", public_changed_at=None)
+    # As the old publish() left a record embargoed before it was ever public.
+    Organisation.objects.filter(pk=scenario.hidden.pk).update(first_published_at=changed_at)
+    migration = import_module("closures.migrations.0008_public_change_time")
+    migration.fill_public_view(apps, SimpleNamespace(connection=connection))
+    filled = current(scenario.ctu)
+    assert filled.public_fingerprint == NOT_YET_COMPUTED
+    assert filled.public_changed_at >= changed_at - dt.timedelta(seconds=5)
+    refreshed = services.refresh_organisation(organisation_id=scenario.ctu.pk)
+    assert refreshed.public_changed_at == filled.public_changed_at
+    assert current(scenario.ctu).public_fingerprint == public_fingerprint(scenario.ctu.pk)
+    assert current(scenario.hidden).first_published_at is None
