@@ -5,17 +5,19 @@ member carries the release date as its timestamp. So a checksum identifies the d
 release can be rebuilt to prove it.
 """
 
+import csv
 import datetime as dt
 import hashlib
 import io
 import json
 import zipfile
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import columns, exports, services
@@ -90,8 +92,6 @@ def take_snapshot() -> Snapshot:
         f"data/{name}.csv": b"".join(exports.csv_lines(rows[name], columns.names(table)))
         for name, table in columns.TABLES.items()
     }
-    # What the public sees of each record, so a hidden edit never counts as a change.
-    fingerprints = dict(organisations.values_list("slug", "public_fingerprint"))
     counts = {
         "organisations": organisations.count(),
         "events": events.count(),
@@ -99,7 +99,60 @@ def take_snapshot() -> Snapshot:
         "citations": Citation.objects.filter(event__in=events).count(),
         "aliases": Alias.objects.filter(organisation__in=organisations).count(),
     }
-    return Snapshot(files=files, counts=counts, fingerprints=dict(sorted(fingerprints.items())))
+    return Snapshot(files=files, counts=counts, fingerprints=fingerprints_of(files))
+
+
+def read_tables(files: dict[str, bytes]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Each data file of a package as its header and its rows of cells."""
+    tables = {}
+    for name in columns.TABLES:
+        reader = csv.reader(io.StringIO(files[f"data/{name}.csv"].decode()))
+        header = next(reader)
+        tables[name] = (header, list(reader))
+    return tables
+
+
+def fingerprints_of(files: dict[str, bytes]) -> dict[str, str]:
+    """Per organisation, a SHA-256 of its rows in the data files: its organisation row, its
+    events, their citations and the sources they cite (with the headers).
+
+    Computed from the files alone, so two packages whose data files are identical have the
+    same fingerprints, and nothing the files do not hold (an embargoed event, a curator note)
+    can count as a change.
+    """
+    tables = read_tables(files)
+    position = {
+        name: {column: i for i, column in enumerate(header)} for name, (header, _) in tables.items()
+    }
+    sources = {row[position["sources"]["source_id"]]: row for row in tables["sources"][1]}
+    citations = defaultdict(list)
+    for row in tables["citations"][1]:
+        citations[row[position["citations"]["event_id"]]].append(row)
+    events = defaultdict(list)
+    for row in tables["events"][1]:
+        events[row[position["events"]["organisation_id"]]].append(row)
+    fingerprints = {}
+    for row in tables["organisations"][1]:
+        slug = row[position["organisations"]["organisation_id"]]
+        own_events = events[slug]
+        own_citations = [
+            citation
+            for event in own_events
+            for citation in citations[event[position["events"]["event_id"]]]
+        ]
+        cited = sorted({citation[position["citations"]["source_id"]] for citation in own_citations})
+        rows = {
+            name: [tables[name][0], *body]
+            for name, body in (
+                ("organisations", [row]),
+                ("events", own_events),
+                ("citations", own_citations),
+                ("sources", [sources[uid] for uid in cited if uid in sources]),
+            )
+        }
+        canonical = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        fingerprints[slug] = hashlib.sha256(canonical.encode()).hexdigest()
+    return dict(sorted(fingerprints.items()))
 
 
 def changes_since(previous: Release | None, fingerprints: dict) -> dict[str, list[str]]:
@@ -210,9 +263,15 @@ def changes_markdown(version, previous: Release | None, changes: dict) -> str:
 
 
 def package_bytes(
-    *, version: str, released_on: dt.date, snapshot: Snapshot, previous: Release | None
+    *,
+    version: str,
+    released_on: dt.date,
+    snapshot: Snapshot,
+    previous: Release | None,
+    changes: str | None = None,
 ) -> bytes:
-    """The release zip: the same inputs give the same bytes."""
+    """The release zip: the same inputs give the same bytes. `changes` replaces the CHANGES.md
+    computed against `previous` (a redacted rebuild keeps its release's own, redacted)."""
     files = dict(snapshot.files)
     files["datapackage.json"] = (
         json.dumps(
@@ -226,9 +285,11 @@ def package_bytes(
     files["CODEBOOK.md"] = codebook(version).encode()
     files["CITATION.cff"] = citation_cff(version, released_on).encode()
     files["LICENSE"] = LICENCE.encode()
-    files["CHANGES.md"] = changes_markdown(
-        version, previous, changes_since(previous, snapshot.fingerprints)
-    ).encode()
+    if changes is None:
+        changes = changes_markdown(
+            version, previous, changes_since(previous, snapshot.fingerprints)
+        )
+    files["CHANGES.md"] = changes.encode()
     files["SHA256SUMS"] = "".join(
         f"{hashlib.sha256(content).hexdigest()}  {name}\n"
         for name, content in sorted(files.items())
@@ -248,55 +309,118 @@ class ReleaseRefused(Exception):
     pass
 
 
+class VersionTaken(Exception):
+    """Another build recorded (or is writing) this version first."""
+
+
 def next_version(today: dt.date) -> str:
+    """The next free number of the month (after the highest, so a gap is never reused)."""
     prefix = f"{today.year}.{today.month}."
-    taken = Release.objects.filter(version__startswith=prefix).count()
-    return f"{prefix}{taken}"
+    taken = [
+        int(version.removeprefix(prefix))
+        for version in Release.objects.filter(version__startswith=prefix).values_list(
+            "version", flat=True
+        )
+    ]
+    return f"{prefix}{max(taken, default=-1) + 1}"
+
+
+def read_snapshot() -> tuple[Release | None, Snapshot]:
+    """The previous release and the public registry, read as one snapshot.
+
+    On PostgreSQL every query of a build runs in one REPEATABLE READ, READ ONLY transaction:
+    at READ COMMITTED a publish committed mid-build could ship events whose organisation is
+    missing from organisations.csv. SQLite serialises writers, so one transaction suffices.
+    Inside a caller's transaction (the tests'), the level is the caller's to set.
+    """
+    outermost = not connection.in_atomic_block  # a caller's transaction keeps its own level
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        previous = Release.objects.order_by("-released_on", "-created_at").first()
+        return previous, take_snapshot()
+
+
+# A build that loses a race for its number takes the next one; after this many, it gives up.
+VERSION_ATTEMPTS = 5
 
 
 def build_release(
     *, version: str | None = None, today: dt.date | None = None, only_if_changed: bool = False
 ) -> Release | None:
-    """Write a new immutable release to RELEASES_DIR and record it; never overwrite one."""
+    """Write a new immutable release to RELEASES_DIR and record it; never overwrite one.
+
+    The version is claimed by inserting its row (unique) in the same transaction that writes
+    the file: a build that loses the race for a number writes nothing for it and, unless the
+    version was asked for, tries the next number.
+    """
     today = today or timezone.localdate()
-    previous = Release.objects.order_by("-released_on", "-created_at").first()
-    snapshot = take_snapshot()
+    previous, snapshot = read_snapshot()
     if only_if_changed and previous and previous.fingerprints == snapshot.fingerprints:
         return None
-    version = version or next_version(today)
+    for _attempt in range(VERSION_ATTEMPTS):
+        candidate = version or next_version(today)
+        try:
+            return record_release(
+                version=candidate, today=today, snapshot=snapshot, previous=previous
+            )
+        except VersionTaken:
+            if version:
+                break
+    raise ReleaseRefused(
+        f"Release {version} exists already; releases are never rebuilt."
+        if version
+        else "Another build kept taking the next version number; try again."
+    )
+
+
+def record_release(
+    *, version: str, today: dt.date, snapshot: Snapshot, previous: Release | None
+) -> Release:
+    """Record `version` and write its file; the file exists only if the row was committed."""
     if Release.objects.filter(version=version).exists():
-        raise ReleaseRefused(f"Release {version} exists already; releases are never rebuilt.")
+        raise VersionTaken(version)
     directory = Path(settings.RELEASES_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     filename = f"closures-registry-{version}.zip"
     target = directory / filename
-    if target.exists():
-        raise ReleaseRefused(f"{target} exists already; releases are never overwritten.")
+    if target.exists():  # a build that is writing it now, or a file nobody recorded
+        raise VersionTaken(version)
     content = package_bytes(
         version=version, released_on=today, snapshot=snapshot, previous=previous
     )
-    with transaction.atomic():
-        release = Release(
-            version=version,
-            released_on=today,
-            filename=filename,
-            size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-            counts=snapshot.counts,
-            fingerprints=snapshot.fingerprints,
-        )
-        release.full_clean()
-        release.save()
-        # The data page lists every release.
-        services.bump_public_data_version()
-        with open(target, "xb") as output:  # "x": fail rather than overwrite
-            output.write(content)
+    written = False
+    try:
+        with transaction.atomic():
+            release = Release(
+                version=version,
+                released_on=today,
+                filename=filename,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                counts=snapshot.counts,
+                fingerprints=snapshot.fingerprints,
+            )
+            release.full_clean(validate_unique=False)  # the insert is what claims the version
+            release.save()
+            # The data page lists every release.
+            services.bump_public_data_version()
+            with open(target, "xb") as output:  # "x": fail rather than overwrite
+                written = True
+                output.write(content)
+    except BaseException as error:
+        if written:
+            target.unlink(missing_ok=True)  # its row was not recorded: no file either
+        if isinstance(error, IntegrityError | FileExistsError):
+            raise VersionTaken(version) from error
+        raise
     return release
 
 
 def citation_text(release: Release) -> str:
     return (
-        f"{TITLE} curators ({release.released_on.year}). {TITLE}, release {release.version} "
+        f"{TITLE} curators ({release.released_on.year}). {TITLE}, release {release.file_version} "
         f"[Data set]. {settings.SITE_URL}/en/data/. Licence CC BY 4.0."
     )
 
@@ -318,7 +442,7 @@ def dataset_jsonld(release: Release | None = None) -> dict:
         "isAccessibleForFree": True,
     }
     if release:
-        data["version"] = release.version
+        data["version"] = release.file_version
         data["datePublished"] = release.released_on.isoformat()
         data["distribution"] = [
             {

@@ -211,7 +211,16 @@ class ReleaseSerializer(RegistrySerializer):
 
     class Meta:
         model = Release
-        fields = ["version", "released_on", "download_url", "size", "sha256", "counts", "citation"]
+        fields = [
+            "version",
+            "released_on",
+            "redacted_on",
+            "download_url",
+            "size",
+            "sha256",
+            "counts",
+            "citation",
+        ]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_download_url(self, release):

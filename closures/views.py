@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -375,14 +375,29 @@ class DataView(TemplateView):
 
 
 def download_release(request, version):
-    """Serve a release's zip; its bytes never change, so caches may keep it for good."""
-    release = get_object_or_404(Release, version=version)
+    """Serve a release's zip; its bytes never change, so caches may keep it for good.
+
+    A redacted release is served only as its redacted file (`2026.11.0-r1`): its earlier
+    addresses redirect there rather than answer 410, so citations keep leading to the
+    release, while the new name and checksum show that the file is not the original.
+    """
+    release = get_object_or_404(Release, version=version.split("-r", 1)[0])
+    if version != release.file_version:
+        if version not in {release.version, *release_redaction_versions(release)}:
+            raise Http404("No such release file.")
+        response = HttpResponseRedirect(release.get_download_url())
+        response["Cache-Control"] = "no-cache"  # a later redaction moves it again
+        return response
     path = Path(settings.RELEASES_DIR) / release.filename
     if not path.is_file():
         raise Http404("The release file is missing from RELEASES_DIR.")
     response = FileResponse(path.open("rb"), as_attachment=True, filename=release.filename)
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
+
+
+def release_redaction_versions(release: Release) -> list[str]:
+    return [f"{release.version}-r{number}" for number in range(1, release.redaction)]
 
 
 @require_GET

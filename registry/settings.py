@@ -335,6 +335,8 @@ SOURCE_ARCHIVE_POLL_ATTEMPTS = int(os.environ.get("SOURCE_ARCHIVE_POLL_ATTEMPTS"
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # Release packages are immutable files; keep this directory on durable storage.
 RELEASES_DIR = Path(os.environ.get("RELEASES_DIR") or BASE_DIR / "releases")
+# Where a redaction moves the file it replaces (never served); unset, the original is deleted.
+RELEASES_REDACTED_ORIGINALS_DIR = os.environ.get("RELEASES_REDACTED_ORIGINALS_DIR") or None
 
 # Where the about page asks readers to send corrections; without it the page names no address.
 REGISTRY_CORRECTIONS_EMAIL = os.environ.get("REGISTRY_CORRECTIONS_EMAIL", "")

@@ -15,6 +15,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from closures.models import Release
 from closures.tracker_import import import_trackers
 from tests.test_tracker_import import entry_row, write_trackers
 
@@ -251,6 +252,9 @@ REGISTERED_MODELS = sorted(model._meta.label for model in admin.site._registry)
 def any_object_of(make_public_organisation, staff_member, tmp_path):
     """An existing row of every registered model, so the shortcut has something to find."""
     make_public_organisation()
+    Release.objects.create(
+        version="2026.11.0", released_on="2026-11-22", filename="r.zip", size=1, sha256="0"
+    )
     trackers = write_trackers(tmp_path / "trackers", {"list-a": [entry_row("list-a", 1, "A")]})
     import_trackers(directory=trackers)
     StaticDevice.objects.create(user=staff_member, name="recovery codes")

@@ -2,16 +2,20 @@ import datetime as dt
 import hashlib
 import io
 import json
+import threading
 import zipfile
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
+from django.db import connection, connections
+from django.utils import timezone
 from frictionless import Package
 
 from closures import releases, services, tasks
-from closures.models import Release
+from closures.models import Citation, Event, Organisation, Release
+from tests.scenario import submit_and_publish
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -134,3 +138,118 @@ def test_data_page_lists_releases_with_checksums_and_dataset_json_ld(client, sce
     assert data["@type"] == "Dataset" and data["version"] == "2026.11.0"
     assert data["license"] == "https://creativecommons.org/licenses/by/4.0/"
     assert client.get("/zh-hant/data/").status_code == 200
+
+
+def data_files(release: Release) -> dict[str, bytes]:
+    return {name: content for name, content in members(release).items() if name.startswith("data/")}
+
+
+def edit_an_embargoed_event_a_day_later(scenario, monkeypatch):
+    a_day_later = timezone.now() + dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: a_day_later)
+    secret = Event.objects.get(uid="apple-daily-secret-move")
+    secret.stated_reason_en = "Another embargoed detail"
+    secret.save()
+    services.refresh_organisation(organisation_id=scenario.media.pk)
+
+
+def assert_no_release_and_no_change(first: Release) -> None:
+    assert releases.build_release(today=TODAY, only_if_changed=True) is None
+    second = releases.build_release(today=TODAY)
+    assert data_files(second) == data_files(first)
+    assert second.fingerprints == first.fingerprints
+    assert "## Changed (0)\n- none" in members(second)["CHANGES.md"].decode()
+
+
+def test_an_edit_of_an_embargoed_event_builds_no_release_and_changes_nothing(scenario, monkeypatch):
+    first = releases.build_release(today=TODAY)
+    edit_an_embargoed_event_a_day_later(scenario, monkeypatch)
+    assert_no_release_and_no_change(first)
+
+
+def test_an_edit_of_a_curator_note_builds_no_release_and_changes_nothing(scenario, monkeypatch):
+    first = releases.build_release(today=TODAY)
+    edit_an_embargoed_event_a_day_later(scenario, monkeypatch)
+    scenario.media.curator_note = "Curator note: staff contact changed"
+    scenario.media.save()
+    services.refresh_organisation(organisation_id=scenario.media.pk)
+    assert_no_release_and_no_change(first)
+
+
+def test_fingerprints_come_from_the_rows_of_each_organisation_in_the_files(scenario):
+    snapshot = releases.take_snapshot()
+    assert set(snapshot.fingerprints) == {"amnesty", "apple-daily", "hkctu"}
+    assert releases.fingerprints_of(snapshot.files) == snapshot.fingerprints
+    quote = Citation.objects.filter(event__organisation=scenario.amnesty).first()
+    quote.quote = "A quote a reader now sees"
+    quote.save()
+    changed = releases.take_snapshot()
+    assert changed.files["data/citations.csv"] != snapshot.files["data/citations.csv"]
+    assert {
+        slug
+        for slug in snapshot.fingerprints
+        if changed.fingerprints[slug] != snapshot.fingerprints[slug]
+    } == {"amnesty"}
+
+
+def test_a_build_that_loses_the_race_for_its_number_takes_the_next(scenario, monkeypatch):
+    real_package_bytes = releases.package_bytes
+
+    def another_build_records_it_first(*, version, **kwargs):
+        if not Release.objects.filter(version=version).exists() and version == "2026.11.0":
+            Release.objects.create(
+                version=version, released_on=TODAY, filename="other.zip", size=1, sha256="0"
+            )
+        return real_package_bytes(version=version, **kwargs)
+
+    monkeypatch.setattr(releases, "package_bytes", another_build_records_it_first)
+    release = releases.build_release(today=TODAY)
+    assert release.version == "2026.11.1"
+    directory = Path(releases.settings.RELEASES_DIR)
+    assert sorted(path.name for path in directory.iterdir()) == [release.filename]
+
+
+def test_a_build_given_a_version_that_another_records_first_writes_nothing(scenario, monkeypatch):
+    real_package_bytes = releases.package_bytes
+
+    def another_build_records_it_first(*, version, **kwargs):
+        Release.objects.create(
+            version=version, released_on=TODAY, filename="other.zip", size=1, sha256="0"
+        )
+        return real_package_bytes(version=version, **kwargs)
+
+    monkeypatch.setattr(releases, "package_bytes", another_build_records_it_first)
+    with pytest.raises(releases.ReleaseRefused, match="exists already"):
+        releases.build_release(version="2026.11.5", today=TODAY)
+    directory = Path(releases.settings.RELEASES_DIR)
+    assert not directory.exists() or not any(directory.iterdir())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="isolation levels are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_publish_committed_mid_build_is_not_half_in_the_release(scenario, monkeypatch):
+    """The organisations are read, then another connection publishes draft-union and its
+    event, then the events are read: the release must hold all of it or none of it."""
+    real_csv_lines = releases.exports.csv_lines
+
+    def publish_from_another_connection():
+        try:
+            submit_and_publish("draft-union", curator=scenario.curator, reviewer=scenario.reviewer)
+        finally:
+            connections.close_all()
+
+    def publish_once_organisations_are_written(rows, names, **kwargs):
+        if names[0] == "event_id":  # organisations.csv is written, events.csv is next
+            worker = threading.Thread(target=publish_from_another_connection)
+            worker.start()
+            worker.join()
+        return real_csv_lines(rows, names, **kwargs)
+
+    monkeypatch.setattr(releases.exports, "csv_lines", publish_once_organisations_are_written)
+    release = releases.build_release(today=TODAY)
+    assert Organisation.objects.public().filter(slug="draft-union").exists()  # it did commit
+    tables = releases.read_tables(data_files(release))
+    organisations = {row[0] for row in tables["organisations"][1]}
+    event_owners = {row[1] for row in tables["events"][1]}
+    assert "draft-union" not in organisations and event_owners <= organisations
+    assert "draft-union" not in b"".join(members(release).values()).decode()

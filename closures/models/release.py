@@ -25,7 +25,31 @@ class Release(models.Model):
     fingerprints = models.JSONField(
         _("record fingerprints"),
         default=dict,
-        help_text=_("Each organisation's ID and last change, to list what the next one changes."),
+        help_text=_(
+            "Each organisation's ID and a hash of its rows in the data files, to list what the "
+            "next release changes."
+        ),
+    )
+    # Redaction (issue 13.3): safety outranks immutability. The public sees only that and when.
+    redaction = models.PositiveSmallIntegerField(
+        _("redaction"),
+        default=0,
+        help_text=_("How many times the file was replaced by a redacted rebuild; 0 if never."),
+    )
+    redacted_on = models.DateField(
+        _("redacted on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the file was last replaced by a redacted rebuild, without records that are "
+            "no longer public; empty if never."
+        ),
+    )
+    redaction_log = models.JSONField(
+        _("redaction log"),
+        default=list,
+        blank=True,
+        help_text=_("For reviewers only: who redacted what, when and why. Never published."),
     )
 
     class Meta:
@@ -34,7 +58,12 @@ class Release(models.Model):
         ordering = ["-released_on", "-created_at"]
 
     def __str__(self):
-        return self.version
+        return self.file_version
+
+    @property
+    def file_version(self) -> str:
+        """The version of the file served now: `2026.11.0`, or `2026.11.0-r1` once redacted."""
+        return f"{self.version}-r{self.redaction}" if self.redaction else self.version
 
     def get_download_url(self):
-        return reverse("release-download", kwargs={"version": self.version})
+        return reverse("release-download", kwargs={"version": self.file_version})
