@@ -17,6 +17,7 @@ step checks what must always hold:
 
 import csv
 import io
+import json
 import os
 
 import pytest
@@ -151,6 +152,15 @@ def streamed(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
+def without_times(value):
+    """The public representation with its change times left out: what the times describe."""
+    if isinstance(value, dict):
+        return {key: without_times(item) for key, item in value.items() if key != "updated_at"}
+    if isinstance(value, list):
+        return [without_times(item) for item in value]
+    return value
+
+
 class CurationMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
@@ -159,6 +169,7 @@ class CurationMachine(RuleBasedStateMachine):
         self.atomic.__enter__()
         cache.clear()
         self.client = Client()
+        self.public_views = {}
         model = get_user_model()
         self.users = {"superuser": model.objects.create_superuser("superuser", "su@example.org")}
         for name, group in [
@@ -357,6 +368,24 @@ class CurationMachine(RuleBasedStateMachine):
             assert organisation.search_text == organisation.build_search_text(
                 aliases=organisation.aliases.values_list("name", flat=True), public_events=shown
             )
+
+    @invariant()
+    def the_public_change_time_moves_exactly_when_the_public_view_changes(self):
+        """Compare each record's public API detail (its times aside) with the last step's."""
+        cache.clear()
+        views = {}
+        for organisation in Organisation.objects.order_by("pk"):
+            response = self.client.get(f"/api/v1/organisations/{organisation.slug}/")
+            body = without_times(response.json()) if response.status_code == 200 else None
+            views[organisation.pk] = (
+                json.dumps(body, sort_keys=True),
+                organisation.public_changed_at,
+            )
+        for pk, (view, changed_at) in views.items():
+            if pk in self.public_views:
+                view_before, changed_at_before = self.public_views[pk]
+                assert (view != view_before) == (changed_at != changed_at_before), pk
+        self.public_views = views
 
     @invariant()
     def nothing_was_published_by_its_submitter(self):
