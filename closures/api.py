@@ -81,6 +81,7 @@ FILTER_PARAMETERS = [
         "acronyms, IDs and stated reasons.",
     ),
     OpenApiParameter("search", str, description="The same as `q`."),
+    OpenApiParameter("id", str, description="One organisation by its ID, e.g. `apple-daily`."),
     OpenApiParameter("org_type", str, many=True, enum=OrganisationType.values),
     OpenApiParameter("status", str, many=True, enum=Status.values),
     OpenApiParameter("event_type", str, many=True, enum=EventType.values),

@@ -1,12 +1,13 @@
 """Atom feed of public records, newest change first."""
 
 from django.contrib.syndication.views import Feed
+from django.db.models import Prefetch
 from django.urls import reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Organisation
+from .lede import record_lede
+from .models import Citation, Event, Organisation
 
 FEED_LENGTH = 50
 
@@ -18,18 +19,25 @@ class LatestRecordsFeed(Feed):
     link = reverse_lazy("closures:organisation-list")
 
     def items(self):
-        return Organisation.objects.public().order_by("-updated_at", "-pk")[:FEED_LENGTH]
+        # The summary is the record page's lede, written from the same public events.
+        public_events = (
+            Event.objects.public_regardless_of_organisation()
+            .chronological()
+            .prefetch_related("reasons", Prefetch("citations", queryset=Citation.objects.all()))
+        )
+        return (
+            Organisation.objects.public()
+            .order_by("-updated_at", "-pk")
+            .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))[
+                :FEED_LENGTH
+            ]
+        )
 
     def item_title(self, item):
         return item.display_name()
 
     def item_description(self, item):
-        names = " / ".join(name for name in (item.name_en, item.name_zh) if name)
-        return _("%(names)s: %(type)s, %(status)s.") % {
-            "names": names,
-            "type": item.get_org_type_display(),
-            "status": item.get_public_status_display(),
-        }
+        return record_lede(item, item.public_events)
 
     def item_pubdate(self, item):
         return item.first_published_at or item.created_at

@@ -104,26 +104,50 @@ class RegistryFilterSet(django_filters.FilterSet):
         max_length=MAX_QUERY_LENGTH,
         help_text=_("Names in English or Chinese, aliases, acronyms and stated reasons."),
     )
+    id = django_filters.CharFilter(
+        label=_("Record ID"),
+        field_name="slug",
+        max_length=100,
+        help_text=_("One record by its permanent ID, e.g. for its rows in an export."),
+    )
     org_type = django_filters.MultipleChoiceFilter(
-        label=_("Type of organisation"), choices=OrganisationType.choices
+        label=_("Type of organisation"),
+        choices=OrganisationType.choices,
+        help_text=_("What kind of body it was."),
     )
     status = django_filters.MultipleChoiceFilter(
-        label=_("Current status"), field_name="public_status", choices=Status.choices
+        label=_("Status now"),
+        field_name="public_status",
+        choices=Status.choices,
+        help_text=_("Where it stands today, set by its latest closure step."),
     )
     event_type = EventChoiceCriterion(
-        label=_("Event"), field_name="event_type", choices=EventType.choices
+        label=_("Any step in its history"),
+        field_name="event_type",
+        choices=EventType.choices,
+        help_text=_("Had this step at some point, whatever its status now."),
     )
     reason = EventChoiceCriterion(
-        label=_("Reason"), field_name="reasons__code", choices=ReasonCategory.choices
+        label=_("Stated reason"),
+        field_name="reasons__code",
+        choices=ReasonCategory.choices,
+        help_text=_("The reasons the organisation or reports gave for a step."),
     )
     country = EventChoiceCriterion(
-        label=_("Destination"), field_name="destination_country", choices=country_choices
+        label=_("Moved to"),
+        field_name="destination_country",
+        choices=country_choices,
+        help_text=_("Where a relocation abroad went."),
     )
     year = EventYearCriterion(label=_("Year"), min_value=FIRST_YEAR, max_value=LAST_YEAR)
     date_from = EventPeriodCriterion(
         label=_("From"),
         field_name="occurred_to__gte",
         widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "A step known only to the month or year matches any range it overlaps: "
+            "“Dec 2021” matches a range from 15 Dec 2021."
+        ),
     )
     date_to = EventPeriodCriterion(
         label=_("To"),

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -20,8 +22,9 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from . import charts, releases
 from .columns import CONFIDENCE_DEFINITIONS
-from .dates import DatePrecision
+from .dates import DatePrecision, format_partial_date
 from .filters import RegistryFilterSet
+from .lede import record_lede
 from .models import (
     CLOSURE_EVENT_TYPES,
     Citation,
@@ -57,6 +60,23 @@ def json_ld(data: dict) -> str:
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
     escapes = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
     return mark_safe(text.translate(escapes))
+
+
+def why_matched(organisation, query: str) -> str:
+    """The line of its search text a search matched, when the visible names do not show it.
+
+    Under "HKCTU" a row headed "Hong Kong Confederation of Trade Unions" says nothing more; under
+    "threats" it quotes the stated reason that matched.
+    """
+    words = query.casefold().split()
+    shown = " ".join((organisation.name_en, organisation.name_zh)).casefold()
+    if all(word in shown for word in words):
+        return ""
+    for line in organisation.search_text.splitlines():
+        folded = line.casefold()
+        if line.casefold() not in shown and any(word in folded for word in words):
+            return line
+    return ""
 
 
 class WithdrawnRecordMixin:
@@ -98,18 +118,60 @@ class OrganisationListView(ListView):
             return Organisation.objects.none()
         return self.filterset.qs
 
+    def paginate_queryset(self, queryset, page_size):
+        """A page number past the end shows the last page rather than a 404."""
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
     def get_context_data(self, **kwargs):
         valid = self.filterset.is_valid()
         counts = self.filterset.facet_counts() if valid else {}
-        return super().get_context_data(
+        facets = self.facets(counts)
+        context = super().get_context_data(
             filter=self.filterset,
-            facets=self.facets(counts),
+            facets=facets,
             years=self.years(counts.get("year", {})),
             counted=bool(counts),
             exports=export_links(self.request.GET) if valid else None,
             filtered=any(self.request.GET.get(name) for name in FILTERS_BEHIND_DISCLOSURE),
+            chips=self.chips(facets) if valid else [],
+            ranked=bool(self.request.GET.get("q")) and connection.vendor == "postgresql",
             **kwargs,
         )
+        query = self.request.GET.get("q", "").strip() if valid else ""
+        for organisation in context["object_list"]:
+            organisation.matched_text = why_matched(organisation, query) if query else ""
+        return context
+
+    def chips(self, facets) -> list[dict]:
+        """Each filter in use, with the address of this page without it."""
+
+        def without(name, value):
+            query = self.request.GET.copy()
+            query.setlist(name, [each for each in query.getlist(name) if each != value])
+            query.pop("page", None)
+            encoded = query.urlencode()
+            return f"?{encoded}" if encoded else self.request.path
+
+        data = self.filterset.form.cleaned_data
+        chips = []
+        if query := self.request.GET.get("q", "").strip():
+            chips.append({"label": f"“{query}”", "url": without("q", self.request.GET["q"])})
+        for facet in facets:
+            for option in facet["options"]:
+                if option["checked"]:
+                    url = without(facet["name"], str(option["value"]))
+                    chips.append({"label": option["label"], "url": url})
+        if data.get("year") is not None:
+            chips.append(
+                {"label": str(int(data["year"])), "url": without("year", self.request.GET["year"])}
+            )
+        for name, text in (("date_from", _("from %(date)s")), ("date_to", _("to %(date)s"))):
+            if data.get(name):
+                label = text % {"date": format_partial_date(data[name], DatePrecision.DAY)}
+                chips.append({"label": label, "url": without(name, self.request.GET[name])})
+        return chips
 
     def facets(self, counts):
         """Describe each multiple-choice filter with its options, counts and current choice."""
@@ -135,6 +197,7 @@ class OrganisationListView(ListView):
                 {
                     "name": name,
                     "label": field.label,
+                    "help": field.help_text,
                     "options": options,
                     "errors": form[name].errors,
                 }
@@ -176,31 +239,56 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
             [organisation.updated_at, *(event.updated_at for event in organisation.public_events)]
         )
         url = self.request.build_absolute_uri(organisation.get_absolute_url())
+        accessed = timezone.localdate()
+        one_record = f"?id={organisation.slug}"
+        lede = record_lede(organisation, organisation.public_events)
         return super().get_context_data(
+            lede=lede,
+            page_description=lede,
+            page_title=organisation.display_name(),
+            canonical_url=url,
+            name_lang=self.name_language(organisation),
             last_updated=updated,
             stable_url=url,
-            citation_text=self.citation_text(organisation, url, updated),
-            bibtex=self.bibtex(organisation, url, updated),
+            accessed=accessed,
+            record_data={
+                "api": reverse("api:organisation-detail", kwargs={"slug": organisation.slug}),
+                "csv": reverse("api:export", kwargs={"name": "events.csv"}) + one_record,
+                "json": reverse("api:export", kwargs={"name": "events.json"}) + one_record,
+            },
+            citation_text=self.citation_text(organisation, url, updated, accessed),
+            bibtex=self.bibtex(organisation, url, updated, accessed),
             structured_data=json_ld(self.structured_data(organisation, url, updated)),
             **kwargs,
         )
 
     @staticmethod
+    def name_language(organisation) -> str:
+        """The `lang` of the heading when the record has no name in the page's language."""
+        chinese_page = (get_language() or "").startswith("zh")
+        if chinese_page and not organisation.name_zh:
+            return "en"
+        if not chinese_page and not organisation.name_en:
+            return "zh-Hant"
+        return ""
+
+    @staticmethod
     def names(organisation) -> str:
         return " / ".join(name for name in (organisation.name_en, organisation.name_zh) if name)
 
-    def citation_text(self, organisation, url, updated) -> str:
+    def citation_text(self, organisation, url, updated, accessed) -> str:
         return _(
             "“%(name)s”. Hong Kong Civil Society Closures Registry, record %(slug)s. "
-            "Last updated %(updated)s. %(url)s"
+            "Last updated %(updated)s. %(url)s (accessed %(accessed)s)"
         ) % {
             "name": self.names(organisation),
             "slug": organisation.slug,
             "updated": updated.date().isoformat(),
             "url": url,
+            "accessed": accessed.isoformat(),
         }
 
-    def bibtex(self, organisation, url, updated) -> str:
+    def bibtex(self, organisation, url, updated, accessed) -> str:
         def braces_out(text):
             return text.replace("{", "").replace("}", "")
 
@@ -209,6 +297,7 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
             ("author", "{Hong Kong Civil Society Closures Registry}"),
             ("year", str(updated.year)),
             ("url", url),
+            ("urldate", accessed.isoformat()),
             ("note", f"Record {organisation.slug}, last updated {updated.date().isoformat()}"),
         ]
         body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields)
@@ -287,7 +376,7 @@ class AboutView(TemplateView):
     def get_context_data(self, **kwargs):
         # The definitions the codebook and the model's help_text give, in the page's language.
         levels = [
-            (Confidence(level).label, definition)
+            (level, Confidence(level).label, definition)
             for level, definition in CONFIDENCE_DEFINITIONS.items()
         ]
         return super().get_context_data(
