@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -31,6 +31,7 @@ from .models import (
     Confidence,
     DestinationCountries,
     Event,
+    EventType,
     Organisation,
     OrganisationType,
     Release,
@@ -345,7 +346,20 @@ class OverviewView(TemplateView):
             {**row, "label": OrganisationType(row["org_type"]).label}
             for row in organisations.figures_by_type()
         ]
-        quarters = charts.fill_quarters(events.closures_by_quarter())
+        # From the quarter of the National Security Law, at the latest, to the current one.
+        quarters = charts.fill_quarters(
+            events.closures_by_quarter(),
+            since=charts.MILESTONES[0][0],
+            until=timezone.localdate(),
+        )
+        listing = reverse("closures:organisation-list")
+        closure_types = "&".join(f"event_type={value}" for value in CLOSURE_EVENT_TYPES)
+        for row in quarters:
+            row["url"] = (
+                f"{listing}?date_from={row['first_day']:%Y-%m-%d}"
+                f"&date_to={row['last_day']:%Y-%m-%d}&{closure_types}"
+            )
+        closure_steps = events.filter(event_type__in=CLOSURE_EVENT_TYPES)
         country_name = DestinationCountries().name
         destinations = [
             {**row, "name": country_name(row["destination_country"])}
@@ -362,6 +376,15 @@ class OverviewView(TemplateView):
             by_type=by_type,
             quarters=quarters,
             quarter_chart=charts.quarter_columns(quarters),
+            # A phone shows the last three years without scrolling sideways.
+            recent_quarter_chart=charts.quarter_columns(quarters[-12:], width=360, height=240),
+            closure_steps=closure_steps.count(),
+            moved_abroad=closure_steps.filter(event_type=EventType.RELOCATED)
+            .values("organisation")
+            .distinct()
+            .count(),
+            busiest=max(quarters, key=lambda row: row["total"], default=None),
+            data_as_of=organisations.aggregate(latest=Max("updated_at"))["latest"],
             year_only=year_only,
             destinations=destinations,
             destination_chart=charts.horizontal_bars(
