@@ -10,10 +10,13 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.utils import translation
+from django_filters import utils
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,9 +63,6 @@ class RegistryCursorPagination(CursorPagination):
             raise ValidationError({"page_size": f"A whole number from 1 to {MAX_PAGE_SIZE}."})
         return super().get_page_size(request)
 
-    def get_ordering(self, request, queryset, view):
-        return getattr(view, "cursor_ordering", None) or (self.ordering,)
-
 
 class EventCursorPagination(RegistryCursorPagination):
     ordering = "uid"
@@ -72,65 +72,66 @@ class SourceCursorPagination(RegistryCursorPagination):
     ordering = "uid"
 
 
-# Query parameters every list and export takes, for the schema and the docs page.
-FILTER_PARAMETERS = [
-    OpenApiParameter(
-        "q",
-        str,
-        description="Free text: names in English or Chinese, aliases, "
-        "acronyms, IDs and stated reasons.",
-    ),
-    OpenApiParameter("search", str, description="The same as `q`."),
-    OpenApiParameter("id", str, description="One organisation by its ID, e.g. `apple-daily`."),
-    OpenApiParameter("org_type", str, many=True, enum=OrganisationType.values),
-    OpenApiParameter("status", str, many=True, enum=Status.values),
-    OpenApiParameter("event_type", str, many=True, enum=EventType.values),
-    OpenApiParameter("reason", str, many=True, enum=ReasonCategory.values),
-    OpenApiParameter("country", str, many=True, description="ISO 3166-1 alpha-2 destination."),
-    OpenApiParameter("year", int, description="An event in this year."),
-    OpenApiParameter("date_from", dt.date, description="An event on or after this date."),
-    OpenApiParameter("date_to", dt.date, description="An event on or before this date."),
-    OpenApiParameter(
-        "updated_since",
-        dt.datetime,
-        description="Only records changed since this ISO 8601 time; pair with `withdrawn/`.",
-    ),
-    OpenApiParameter("ordering", str, enum=["name", "-name", "latest", "-latest"]),
-]
+class RegistryFilterBackend(DjangoFilterBackend):
+    """Filter every API list and export with the listing's own RegistryFilterSet.
 
+    The FilterSet always selects organisations (from the public gate); a view whose rows are
+    events or sources narrows them to those of the selected organisations and events through
+    `narrow()`, so one query string selects the same records on every channel. A bad value
+    answers 400 naming the parameter.
+    """
 
-class RegistryFiltering:
-    """Apply the listing's FilterSet to the query string; bad values answer 400."""
+    def get_filterset_class(self, view, queryset=None):
+        return RegistryFilterSet
 
-    def registry_filterset(self) -> RegistryFilterSet:
-        data = self.request.query_params.copy()
-        if "search" in data and "q" not in data:
-            data["q"] = data["search"]
-        filterset = RegistryFilterSet(data, queryset=Organisation.objects.public())
+    def get_filterset_kwargs(self, request, queryset, view):
+        return {
+            "data": request.query_params,
+            "queryset": Organisation.objects.public(),
+            "request": request,
+        }
+
+    def filterset(self, request, view) -> RegistryFilterSet:
+        filterset = self.get_filterset(request, None, view)
         if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
+            raise utils.translate_validation(filterset.errors)
         return filterset
 
-    def public_events(self):
-        events = Event.objects.public()
-        return self.registry_filterset().filter_events(events)
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) == "retrieve":
+            return queryset
+        return view.narrow(self.filterset(request, view), queryset)
 
 
-CURSOR_ORDERINGS = {
-    "name": ("name_en", "slug"),
-    "-name": ("-name_en", "-slug"),
-    "latest": ("latest_key", "slug"),
-    "-latest": ("-latest_key", "-slug"),
-}
+class RegistryOrdering(OrderingFilter):
+    """Sort by `name` or `latest` (`-` reverses), as on the site; cursors need a unique order."""
+
+    ORDERINGS = {
+        "name": ("name_en", "slug"),
+        "-name": ("-name_en", "-slug"),
+        "latest": ("latest_key", "slug"),
+        "-latest": ("-latest_key", "-slug"),
+    }
+
+    def get_ordering(self, request, queryset, view):
+        value = request.query_params.get(self.ordering_param, "").strip()
+        return self.ORDERINGS.get(value) or self.get_default_ordering(view)
+
+    def get_default_ordering(self, view):
+        return ("slug",)
+
+    def get_schema_operation_parameters(self, view):
+        # The FilterSet documents `ordering` with its choices; one description is enough.
+        return []
 
 
-@extend_schema(parameters=FILTER_PARAMETERS)
-class OrganisationViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
+class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
     """Public organisations; a detail carries its public events and their citations."""
 
     lookup_field = "slug"
     lookup_value_regex = "[^/]+"  # any ID reaches the API, which answers a JSON 404
     pagination_class = RegistryCursorPagination
+    filter_backends = [RegistryFilterBackend, RegistryOrdering]
 
     def get_queryset(self):
         if self.action == "retrieve":
@@ -145,47 +146,60 @@ class OrganisationViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
             return Organisation.objects.public().prefetch_related(
                 "aliases", Prefetch("events", queryset=events, to_attr="public_events")
             )
-        ordering = self.request.query_params.get("ordering", "").strip()
-        self.cursor_ordering = CURSOR_ORDERINGS.get(ordering)
-        organisations = self.registry_filterset().qs.prefetch_related("aliases")
         # A cursor needs a value on every row; undated records sort first.
-        return organisations.annotate(
-            latest_key=Coalesce("public_latest_event_on", Value(dt.date(1, 1, 1)))
+        return (
+            Organisation.objects.public()
+            .prefetch_related("aliases")
+            .annotate(latest_key=Coalesce("public_latest_event_on", Value(dt.date(1, 1, 1))))
         )
+
+    @staticmethod
+    def narrow(filterset, organisations):
+        return filterset.filter_queryset(organisations)
 
     def get_serializer_class(self):
         return OrganisationDetailSerializer if self.action == "retrieve" else OrganisationSerializer
 
 
-@extend_schema(parameters=FILTER_PARAMETERS)
-class EventViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
+class EventViewSet(viewsets.ReadOnlyModelViewSet):
     """Public events, one per step on an organisation's timeline, with their citations."""
 
     serializer_class = EventSerializer
     lookup_field = "uid"
     lookup_value_regex = "[^/]+"
     pagination_class = EventCursorPagination
+    filter_backends = [RegistryFilterBackend]
 
     def get_queryset(self):
-        events = Event.objects.public() if self.action == "retrieve" else self.public_events()
-        return events.select_related("organisation").prefetch_related(
-            "reasons", Prefetch("citations", Citation.objects.select_related("source"))
+        return (
+            Event.objects.public()
+            .select_related("organisation")
+            .prefetch_related(
+                "reasons", Prefetch("citations", Citation.objects.select_related("source"))
+            )
         )
 
+    @staticmethod
+    def narrow(filterset, events):
+        return filterset.filter_events(events)
 
-@extend_schema(parameters=FILTER_PARAMETERS)
-class SourceViewSet(RegistryFiltering, viewsets.ReadOnlyModelViewSet):
+
+class SourceViewSet(viewsets.ReadOnlyModelViewSet):
     """Sources cited by public events (those of the selected events, when filtered)."""
 
     serializer_class = SourceSerializer
     lookup_field = "uid"
     lookup_value_regex = "[^/]+"
     pagination_class = SourceCursorPagination
+    filter_backends = [RegistryFilterBackend]
 
     def get_queryset(self):
-        if self.action == "retrieve":
-            return Source.objects.public()
-        return Source.objects.filter(pk__in=exports.public_sources_of(self.public_events()))
+        return Source.objects.public()
+
+    @staticmethod
+    def narrow(filterset, sources):
+        events = filterset.filter_events(Event.objects.public())
+        return sources.filter(pk__in=exports.public_sources_of(events))
 
 
 @extend_schema(
@@ -276,13 +290,23 @@ EXPORT_FORMATS = {
 }
 
 
-class ExportView(RegistryFiltering, APIView):
+class ExportView(generics.GenericAPIView):
     """Stream a whole (filtered) table; `?bom=1` adds a byte-order mark for Excel."""
+
+    filter_backends = [RegistryFilterBackend]
+    filters_a_download = True
+    pagination_class = None
+
+    def get_queryset(self):
+        return Event.objects.public()
+
+    @staticmethod
+    def narrow(filterset, events):
+        return filterset.filter_events(events)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(EXPORT_FORMATS)),
-            *FILTER_PARAMETERS,
             OpenApiParameter("bom", bool),
         ],
         responses={
@@ -293,7 +317,8 @@ class ExportView(RegistryFiltering, APIView):
     )
     def get(self, request, name):
         bom = request.query_params.get("bom") in ("1", "true", "yes")
-        events = self.public_events()
+        filterset = RegistryFilterBackend().filterset(request, self)
+        events = filterset.filter_events(self.get_queryset())
         if name == "events.csv":
             if exports.uses_copy(events.db):
                 body = exports.csv_lines_from_copy(events, bom=bom, using=events.db)
@@ -304,7 +329,7 @@ class ExportView(RegistryFiltering, APIView):
         elif name == "events.ndjson":
             body = exports.ndjson_lines(exports.event_rows(events))
         elif name == "organisations.csv":
-            rows = exports.organisation_rows(self.registry_filterset().qs)
+            rows = exports.organisation_rows(filterset.qs)
             body = exports.csv_lines(rows, exports.ORGANISATION_COLUMNS, bom=bom)
         else:
             rows = exports.source_rows(exports.public_sources_of(events))

@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import ExtractYear
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from .models import (
     Event,
@@ -89,6 +90,7 @@ class EventPeriodCriterion(EventCriterion, django_filters.DateFilter):
         return Q(**{self.field_name: value}) if value else None
 
 
+@extend_schema_field({"type": "integer", "description": "An event in this year."})
 class EventYearCriterion(EventCriterion, django_filters.NumberFilter):
     def condition(self, value):
         if value is None:
@@ -102,7 +104,13 @@ class RegistryFilterSet(django_filters.FilterSet):
         label=_("Search"),
         method="filter_search",
         max_length=MAX_QUERY_LENGTH,
-        help_text=_("Names in English or Chinese, aliases, acronyms and stated reasons."),
+        help_text=_("Names in English or Chinese, aliases, acronyms, IDs and stated reasons."),
+    )
+    search = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        max_length=MAX_QUERY_LENGTH,
+        help_text=_("The same as `q`."),
     )
     id = django_filters.CharFilter(
         label=_("Record ID"),
@@ -133,25 +141,33 @@ class RegistryFilterSet(django_filters.FilterSet):
         choices=ReasonCategory.choices,
         help_text=_("The reasons the organisation or reports gave for a step."),
     )
-    country = EventChoiceCriterion(
-        label=_("Moved to"),
-        field_name="destination_country",
-        choices=country_choices,
-        help_text=_("Where a relocation abroad went."),
+    # Its choices come from the data, so the API schema states only their type.
+    country = extend_schema_field(
+        {"type": "string", "description": "ISO 3166-1 alpha-2 code of a relocation's destination."}
+    )(
+        EventChoiceCriterion(
+            label=_("Moved to"),
+            field_name="destination_country",
+            choices=country_choices,
+            help_text=_("ISO 3166-1 alpha-2 code of the country a relocation went to."),
+        )
     )
-    year = EventYearCriterion(label=_("Year"), min_value=FIRST_YEAR, max_value=LAST_YEAR)
+    year = EventYearCriterion(
+        label=_("Year"),
+        min_value=FIRST_YEAR,
+        max_value=LAST_YEAR,
+        help_text=_("An event in this year."),
+    )
     date_from = EventPeriodCriterion(
         label=_("From"),
         field_name="occurred_to__gte",
+        help_text=_("An event on or after this date."),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_(
-            "A step known only to the month or year matches any range it overlaps: "
-            "“Dec 2021” matches a range from 15 Dec 2021."
-        ),
     )
     date_to = EventPeriodCriterion(
         label=_("To"),
         field_name="occurred_from__lte",
+        help_text=_("An event on or before this date."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     updated_since = UtcDateTimeFilter(

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
@@ -40,7 +40,9 @@ from .models import (
 # The same query string selects the same rows in the exports as on the page.
 EXPORT_FILES = ("organisations.csv", "events.csv")
 MULTIPLE_CHOICE_FACETS = ("org_type", "status", "event_type", "reason", "country")
-# The filters panel starts open when one of these is in use, so a visitor sees what applies.
+# What a visitor reads under a facet where the API's description (the help text) is too terse.
+FACET_HINTS = {"country": gettext_lazy("Where a relocation abroad went.")}
+# The filters summary reads "Edit filters" when one of these is in use.
 FILTERS_BEHIND_DISCLOSURE = (*MULTIPLE_CHOICE_FACETS, "year", "date_from", "date_to")
 
 
@@ -198,7 +200,7 @@ class OrganisationListView(ListView):
                 {
                     "name": name,
                     "label": field.label,
-                    "help": field.help_text,
+                    "help": FACET_HINTS.get(name, field.help_text),
                     "options": options,
                     "errors": form[name].errors,
                 }
