@@ -35,6 +35,7 @@ from .models import (
     Organisation,
     OrganisationType,
     Release,
+    Source,
 )
 
 # The same query string selects the same rows in the exports as on the page.
@@ -100,7 +101,17 @@ class WithdrawnRecordMixin:
             )
             if withdrawn is None:
                 raise
-            context = {"organisation": withdrawn}
+            current = "zh-hant" if (get_language() or "").startswith("zh") else "en"
+            other = "en" if current == "zh-hant" else "zh-hant"
+            context = {
+                "organisation": withdrawn,
+                # The time the API's withdrawn/ list gives as `since`.
+                "withdrawn_on": withdrawn.updated_at,
+                "languages_of_notice": [
+                    (current, ""),
+                    (other, "en" if other == "en" else "zh-Hant"),
+                ],
+            }
             return render(request, self.withdrawn_template_name, context, status=410)
 
 
@@ -423,15 +434,72 @@ class DataView(TemplateView):
     def get_context_data(self, **kwargs):
         release_list = list(Release.objects.all())
         latest = release_list[0] if release_list else None
+        organisations = Organisation.objects.public()
+        events = Event.objects.public()
+        counts = {
+            "events": events.count(),
+            "organisations": organisations.count(),
+            "sources": Source.objects.public().count(),
+        }
+        events_csv = self.request.build_absolute_uri(
+            reverse("api:export", kwargs={"name": "events.csv"})
+        )
         return super().get_context_data(
             releases=[
                 {"release": release, "citation": releases.citation_text(release)}
                 for release in release_list
             ],
+            downloads=[
+                {
+                    "name": name,
+                    "url": reverse("api:export", kwargs={"name": name}),
+                    "format": name.rsplit(".", 1)[1].upper(),
+                    "rows": counts[name.split(".")[0]],
+                    "what": what,
+                }
+                for name, what in EXPORT_DESCRIPTIONS.items()
+            ],
+            updated=organisations.aggregate(latest=Max("updated_at"))["latest"],
+            rate_limit=rate_limit_text(settings.API_ANONYMOUS_RATE),
+            events_csv=events_csv,
+            api_url=self.request.build_absolute_uri(reverse("api:organisation-list")),
             export_links=export_links(self.request.GET.__class__()),
             structured_data=json_ld(releases.dataset_jsonld(latest)),
             **kwargs,
         )
+
+
+# Every live export, with what one row is.
+EXPORT_DESCRIPTIONS = {
+    "events.csv": gettext_lazy("one row per event, with its organisation and sources"),
+    "events.json": gettext_lazy("the same rows as a JSON array"),
+    "events.ndjson": gettext_lazy("the same rows, one JSON object per line"),
+    "organisations.csv": gettext_lazy("one row per organisation"),
+    "sources.csv": gettext_lazy("one row per source cited by a public event"),
+}
+
+
+def rate_limit_text(rate: str) -> str:
+    """'120/minute' as '120 requests per minute'; the API's limit stated as a number."""
+    if rate == "off":
+        return _("no limit")
+    number, _slash, period = rate.partition("/")
+    periods = {
+        "s": _("per second"),
+        "m": _("per minute"),
+        "h": _("per hour"),
+        "d": _("per day"),
+    }
+    return _("%(number)s requests %(period)s per client") % {
+        "number": number,
+        "period": periods.get(period[:1], period),
+    }
+
+
+def codebook(request):
+    """The codebook of the live exports: every column, its type, meaning and allowed values."""
+    text = releases.codebook(_("live export"))
+    return HttpResponse(text, content_type="text/markdown; charset=utf-8")
 
 
 def download_release(request, version):

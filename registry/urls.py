@@ -4,7 +4,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from closures.sitemaps import SITEMAPS
-from closures.views import download_release, robots_txt
+from closures.views import codebook, download_release, robots_txt
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +16,7 @@ urlpatterns = [
         download_release,
         name="release-download",
     ),
+    path("codebook.md", codebook, name="codebook"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots"),
 ]
