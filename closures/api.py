@@ -15,7 +15,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -47,6 +47,9 @@ from .serializers import (
 )
 
 MAX_PAGE_SIZE = 500
+# Cursor positions are IDs, names or dates: anything longer was not made by this API.
+MAX_CURSOR_POSITION = 400
+DATE_CURSOR_FIELDS = frozenset({"latest_key"})
 
 
 class RegistryCursorPagination(CursorPagination):
@@ -56,6 +59,30 @@ class RegistryCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
     ordering = "slug"
+
+    def decode_cursor(self, request):
+        """A cursor the API did not give answers 400, whatever position it was crafted with."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {"cursor": "Not a cursor this API gave; follow `next`."}
+            ) from None
+        if cursor is not None and not self.position_is_valid(cursor.position):
+            raise ValidationError({"cursor": "Not a cursor this API gave; follow `next`."})
+        return cursor
+
+    def position_is_valid(self, position) -> bool:
+        if position is None:
+            return True
+        if len(position) > MAX_CURSOR_POSITION or "\x00" in position:
+            return False
+        if self.ordering[0].lstrip("-") in DATE_CURSOR_FIELDS:
+            try:
+                dt.date.fromisoformat(position)
+            except ValueError:
+                return False
+        return True
 
     def get_page_size(self, request):
         value = request.query_params.get(self.page_size_query_param)

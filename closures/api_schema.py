@@ -7,8 +7,8 @@ class RegistrySchema(AutoSchema):
     """Document the errors every operation can give, so clients and the schema agree."""
 
     ERRORS = {
-        "400": "A parameter has a bad value; the body names each parameter and what is wrong.",
-        "404": "No public record has that ID, or the cursor is not one the API gave.",
+        "400": "A parameter (or a cursor) has a bad value; the body names each and what is wrong.",
+        "404": "No public record has that ID.",
         "429": "Too many requests: wait the number of seconds in the Retry-After header.",
     }
 

@@ -1,8 +1,9 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from . import api
+from .schema_view import RegistrySchemaView
 
 app_name = "api"
 
@@ -21,6 +22,6 @@ urlpatterns = [
         api.ExportView.as_view(),
         name="export",
     ),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", RegistrySchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

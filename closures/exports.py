@@ -19,7 +19,9 @@ from django.db.models.functions import Collate
 from . import columns
 from .models import Alias, Citation, Event, Source
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Excel and LibreOffice run a cell starting with one of these; the full-width equals sign too,
+# and a leading | starts a DDE call in older Excel.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "|")
 CHUNK_SIZE = 2000
 RELAY_BYTES = 1 << 18
 
@@ -27,6 +29,13 @@ EVENT_COLUMNS = columns.names(columns.EVENT)
 ORGANISATION_COLUMNS = columns.names(columns.ORGANISATION)
 SOURCE_COLUMNS = columns.names(columns.SOURCE)
 CITATION_COLUMNS = columns.names(columns.CITATION)
+
+
+def sql_literal(text: str) -> str:
+    """A PostgreSQL string literal for `text`; control and non-ASCII characters as escapes."""
+    if text.isascii() and text.isprintable():
+        return "'" + text.replace("'", "''") + "'"
+    return "E'" + "".join(f"\\u{ord(char):04x}" for char in text) + "'"
 
 
 def neutralise(value) -> str:
@@ -93,10 +102,8 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
 
     def cell(expression):
         text = f"COALESCE(({expression})::text, '')"
-        return (
-            f"CASE WHEN left({text}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
-            f"THEN '''' || {text} ELSE {text} END"
-        )
+        prefixes = ", ".join(sql_literal(prefix) for prefix in FORMULA_PREFIXES)
+        return f"CASE WHEN left({text}, 1) IN ({prefixes}) THEN '''' || {text} ELSE {text} END"
 
     separator = columns.MULTI_VALUE_SEPARATOR.replace("'", "''")
     distinct_sources = (

@@ -1,13 +1,17 @@
+import base64
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
 from django.http import QueryDict
+from django.test import Client
 from django.utils import timezone
 
 from closures import services
 from closures.filters import RegistryFilterSet
 from closures.models import Organisation
+from closures.schema_view import RegistrySchemaView
 
 
 def ids(client, url):
@@ -73,11 +77,30 @@ def test_detail_carries_events_with_dates_at_their_precision(client, scenario):
 )
 def test_bad_parameters_answer_400_with_a_message(client, scenario, query):
     response = client.get(f"/api/v1/organisations/?{query}")
-    if "cursor" in query:
-        assert response.status_code == 404  # DRF's answer for an unknown cursor, never 500
-    else:
+    assert response.status_code == 400
+    assert response.json()
+
+
+def crafted_cursor(position: str) -> str:
+    """A cursor encoded the way DRF encodes its own, around a position of the attacker's."""
+    return base64.b64encode(urlencode({"o": 0, "r": 0, "p": position}).encode()).decode()
+
+
+@pytest.mark.parametrize("path", ["organisations/", "events/", "sources/", "withdrawn/"])
+@pytest.mark.parametrize(
+    "ordering, position",
+    [("latest", "2021-99-99"), ("", "\x00"), ("name", "x" * 5000), ("-latest", "yesterday")],
+)
+def test_crafted_cursors_answer_400_on_every_list(client, scenario, path, ordering, position):
+    query = urlencode({"cursor": crafted_cursor(position), "ordering": ordering})
+    response = client.get(f"/api/v1/{path}?{query}")
+    # A date is a fair position where the list is ordered by name or ID, never a server error.
+    keyed_by_date = path == "organisations/" and "latest" in ordering
+    if keyed_by_date or position in ("\x00", "x" * 5000):
         assert response.status_code == 400
-        assert response.json()
+        assert "cursor" in response.json()
+    else:
+        assert response.status_code == 200
 
 
 def test_cursor_pages_cover_every_record_once(client, scenario, make_public_organisation):
@@ -194,3 +217,15 @@ def test_api_ordering_follows_the_listing_across_cursor_pages(client, scenario, 
     assert sorted(seen) == sorted(expected)
     if ordering.endswith("name"):
         assert seen == expected
+
+
+def test_concurrent_first_schema_requests_all_get_the_same_schema(db):
+    RegistrySchemaView._schemas.clear()
+
+    def fetch(_):
+        return Client().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(fetch, range(8)))
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.content for response in responses}) == 1

@@ -18,6 +18,7 @@ def registry(scenario):
     ctu_event.save()
     amnesty_event = scenario.amnesty.events.get()
     amnesty_event.stated_reason_en = "-1 options left"
+    amnesty_event.stated_reason_zh = "＝1+1"
     amnesty_event.save()
     amnesty_event.reasons.add("safety_of_staff")
     scenario.ctu.aliases.create(name="職工盟", language="zh-hant")
@@ -55,6 +56,13 @@ def test_formula_cells_are_neutralised_in_csv(client, registry):
     assert reasons["hkctu"].startswith("'=HYPERLINK(")
     assert reasons["hkctu"].endswith('said, "quoted"\nand more')
     assert reasons["amnesty"] == "'-1 options left"
+    assert {row["organisation_id"]: row["stated_reason_zh"] for row in rows}["amnesty"] == "'＝1+1"
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r", "＝", "|"])
+def test_every_formula_prefix_is_neutralised(prefix):
+    assert exports.neutralise(prefix + "cmd") == "'" + prefix + "cmd"
+    assert exports.neutralise("a" + prefix) == "a" + prefix
 
 
 def test_bom_option_for_excel(client, registry):
