@@ -22,6 +22,7 @@ migrate:
 
 data:
 	$(MANAGE) import_registry fixtures/closures.csv --publish
+	$(MANAGE) import_trackers fixtures/trackers
 
 serve:
 	$(MANAGE) runserver 127.0.0.1:$(PORT)

@@ -12,7 +12,12 @@ class PageSitemap(Sitemap):
     x_default = True
 
     def items(self):
-        return ["closures:overview", "closures:organisation-list", "closures:about"]
+        return [
+            "closures:overview",
+            "closures:organisation-list",
+            "closures:about",
+            "closures:coverage",
+        ]
 
     def location(self, item):
         return reverse(item)

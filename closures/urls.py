@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .coverage_views import CoverageView
 from .feeds import LatestRecordsFeed
 
 app_name = "closures"
@@ -15,5 +16,6 @@ urlpatterns = [
     ),
     path("about/", views.AboutView.as_view(), name="about"),
     path("data/", views.DataView.as_view(), name="data"),
+    path("coverage/", CoverageView.as_view(), name="coverage"),
     path("feed/", LatestRecordsFeed(), name="feed"),
 ]

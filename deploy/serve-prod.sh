@@ -50,6 +50,7 @@ fi
 
 manage migrate --noinput
 manage import_registry fixtures/closures.csv --publish
+manage import_trackers fixtures/trackers
 manage collectstatic --noinput --verbosity 0
 
 "$UV" run --frozen gunicorn registry.wsgi:application \

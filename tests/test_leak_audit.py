@@ -7,6 +7,7 @@ fetched and searched for every marker of those; counts are checked against the o
 and the one event the public may see. A new public channel must be added to CHANNELS.
 """
 
+import csv
 import io
 import json
 import zipfile
@@ -198,10 +199,25 @@ API = [
 ]
 EXPORTS = [
     f"/api/v1/export/{name}"
-    for name in ("events.csv", "events.json", "events.ndjson", "organisations.csv", "sources.csv")
+    for name in (
+        "events.csv",
+        "events.json",
+        "events.ndjson",
+        "organisations.csv",
+        "sources.csv",
+        "coverage.csv",
+    )
+]
+# Other trackers beside the registry (issue 17); the tracker list is in `tracker_listings`.
+COVERAGE = [
+    "/en/coverage/",
+    "/zh-hant/coverage/",
+    "/api/v1/trackers/",
+    "/api/v1/trackers/leak-tracker/",
 ]
 CHANNELS = [
     *PAGES,
+    *COVERAGE,
     *RECORDS,
     *SITE,
     *API,
@@ -307,3 +323,93 @@ def test_overview_figures_count_only_the_public_record(client, registry):
     # The figures behind the charts, not only their rendering, leave the hidden event out.
     figures = repr([context.flatten() for context in response.context])
     assert "'NZ'" not in figures and "New Zealand" not in figures
+
+
+# --- Other trackers (issue 17) ---------------------------------------------------------------
+
+TRACKER_LIST = [
+    # (position, name as the tracker lists it, the registry ID the tracker file gives)
+    ("1", "Visible Teachers Association", "visible-org"),
+    ("2", "A union as one tracker lists it", "embargoed-secret"),
+    ("3", "A group as one tracker lists it", "draft-hidden"),
+]
+
+
+@pytest.fixture(autouse=True)
+def tracker_listings(request, tmp_path):
+    """Whenever the audit's registry exists, a tracker lists its public and hidden records.
+
+    The tracker's own names are public facts and may be shown; that the registry holds a
+    record for them, its ID and its names may not.
+    """
+    if "registry" not in request.fixturenames:
+        return
+    request.getfixturevalue("registry")
+    from closures.models import EntryDecision, TrackerEntry
+    from closures.tracker_import import ENTRY_COLUMNS, TRACKER_COLUMNS, import_trackers
+
+    directory = tmp_path / "trackers"
+    directory.mkdir()
+    tracker = dict.fromkeys(TRACKER_COLUMNS, "")
+    tracker.update(
+        tracker_id="leak-tracker",
+        title="A list of closed groups",
+        publisher="Example Post",
+        url="https://news.example.org/list",
+        claimed_count="3",
+        entries_read="3",
+        completeness="full",
+    )
+    entries = [
+        {
+            **dict.fromkeys(ENTRY_COLUMNS, ""),
+            "tracker_id": "leak-tracker",
+            "position": position,
+            "name_as_listed": name,
+            "organisation_id": slug,
+        }
+        for position, name, slug in TRACKER_LIST
+    ]
+    for name, columns, rows in (
+        ("trackers.csv", TRACKER_COLUMNS, [tracker]),
+        ("leak-tracker.csv", ENTRY_COLUMNS, entries),
+    ):
+        with (directory / name).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    import_trackers(directory=directory)
+    # Curators see all three matches; the public must see only the first.
+    assert TrackerEntry.objects.filter(decision=EntryDecision.MATCHED).count() == 3
+
+
+def test_a_hidden_match_shows_as_not_yet_in_this_registry_everywhere(client, registry):
+    page = client.get("/en/coverage/")
+    tracker = page.context["trackers"][0]
+    assert (tracker.entries_read, tracker.in_registry, tracker.not_in_registry) == (3, 1, 2)
+    assert page.context["registry_count"] == 1
+    missing = [group.name for group in page.context["missing"]]
+    assert sorted(missing) == ["A group as one tracker lists it", "A union as one tracker lists it"]
+
+    api = client.get("/api/v1/trackers/leak-tracker/").json()
+    assert (api["in_registry"], api["not_in_registry"]) == (1, 2)
+    assert [(e["status"], e["organisation"]) for e in api["entries"]] == [
+        ("in_registry", "visible-org"),
+        ("not_in_registry", None),
+        ("not_in_registry", None),
+    ]
+    rows = list(csv.DictReader(io.StringIO(read(client.get("/api/v1/export/coverage.csv")))))
+    assert [(row["status"], row["organisation_id"]) for row in rows] == [
+        ("in_registry", "visible-org"),
+        ("not_in_registry", ""),
+        ("not_in_registry", ""),
+    ]
+    # The two hidden matches are not grouped together or apart from other gaps by their record.
+    for text in (read(page), json.dumps(api), read(client.get("/api/v1/export/coverage.csv"))):
+        assert_no_marker(text, "coverage")
+
+
+def test_a_public_record_page_lists_its_trackers_and_only_its_own(client, registry):
+    text = read(client.get("/en/organisations/visible-org/"))
+    assert "Example Post" in text and "no. 1" in text
+    assert "A union as one tracker lists it" not in text
