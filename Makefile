@@ -2,6 +2,10 @@
 PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 MANAGE := $(UV) run --frozen python manage.py
+# These targets are development on this machine: DEBUG on, so Django's development key is
+# allowed. Production sets DJANGO_DEBUG=false and its own key (deploy/serve-prod.sh does);
+# without a key the settings refuse to start.
+export DJANGO_DEBUG ?= true
 
 .PHONY: run test setup uv migrate data serve serve-prod backup restore check check-deploy lint format bench
 

@@ -4,6 +4,8 @@ The network calls live here, apart from the tasks, so the tests can run them aga
 server and the tasks stay a thin shell of IDs, retries and rate limits.
 """
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -57,18 +59,79 @@ def claim_host_slot(url: str, *, wait: bool = False) -> None:
         time.sleep(min(0.1, spacing))
 
 
-def _client() -> httpx.Client:
+class RefusedAddress(httpx.TransportError):
+    """The URL leads to an address the checker may not contact (loopback, private, …)."""
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def refuse_non_public_target(url: str) -> None:
+    """Raise `RefusedAddress` unless every address the URL's host resolves to is public.
+
+    A cited URL is curator input: without this a source pointing (directly, by DNS or by a
+    redirect) at 127.0.0.1, the private network or a cloud metadata service would make the
+    checker probe the registry's own network and record what it found.
+    """
+    if settings.SOURCE_CHECK_ALLOW_PRIVATE_ADDRESSES:
+        return
+    target = httpx.URL(url)
+    if target.scheme not in ("http", "https") or not target.host:
+        raise RefusedAddress(f"only http and https URLs are checked, not {url}")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        addresses = {
+            info[4][0] for info in socket.getaddrinfo(target.host, port, type=socket.SOCK_STREAM)
+        }
+    except (socket.gaierror, UnicodeError) as error:
+        raise httpx.ConnectError(f"{target.host} does not resolve: {error}") from error
+    for address in sorted(addresses):
+        if not is_public_address(ipaddress.ip_address(address.split("%", 1)[0])):
+            raise RefusedAddress(f"{target.host} resolves to {address}, not a public address")
+
+
+class PublicAddressTransport(httpx.HTTPTransport):
+    """Refuse non-public targets on every request the client makes, redirects included.
+
+    The host is resolved and checked before each request; after connecting, the address
+    actually connected to is checked again, so a DNS answer that changed in between (DNS
+    rebinding) yields no result either.
+    """
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        refuse_non_public_target(str(request.url))
+        response = super().handle_request(request)
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if (
+            peer
+            and not settings.SOURCE_CHECK_ALLOW_PRIVATE_ADDRESSES
+            and not is_public_address(ipaddress.ip_address(peer[0].split("%", 1)[0]))
+        ):
+            response.close()
+            raise RefusedAddress(f"{request.url.host} connected to {peer[0]}, not a public address")
+        return response
+
+
+def _client(**options) -> httpx.Client:
     return httpx.Client(
         follow_redirects=True,
         timeout=settings.SOURCE_CHECK_TIMEOUT_SECONDS,
         headers={"User-Agent": settings.SOURCE_USER_AGENT},
+        **options,
     )
 
 
 def check_url(url: str) -> CheckResult:
     """Fetch the page's headers, following redirects; an unreachable host is a failed check."""
     try:
-        with _client() as client, client.stream("GET", url) as response:
+        with (
+            _client(transport=PublicAddressTransport()) as client,
+            client.stream("GET", url) as response,
+        ):
             return CheckResult(response.status_code, str(response.url))
     except httpx.HTTPError as error:
         return CheckResult(None, "", error=f"{type(error).__name__}: {error}")

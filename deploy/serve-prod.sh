@@ -16,6 +16,10 @@ export DJANGO_DEBUG=false
 export DJANGO_STATIC_MANIFEST=true
 # Sessions last as long as the key: a fresh key per run is enough on one machine.
 export DJANGO_SECRET_KEY=${DJANGO_SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}
+# The gunicorn processes below are reached only through the proxy in front of this machine
+# (they bind loopback): one proxy appends to X-Forwarded-For, and it connects from loopback.
+export NUM_PROXIES=${NUM_PROXIES:-1}
+export TRUSTED_PROXY_ADDRESSES=${TRUSTED_PROXY_ADDRESSES:-127.0.0.1,::1}
 run_dir=$(mktemp -d -t registry-serve-prod.XXXXXX)
 manage() { "$UV" run --frozen python manage.py "$@"; }
 

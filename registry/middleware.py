@@ -1,4 +1,6 @@
-"""Response headers Django has no setting for."""
+"""Response headers Django has no setting for, and the client address behind the proxy."""
+
+import ipaddress
 
 from django.conf import settings
 
@@ -14,15 +16,42 @@ def permissions_policy(get_response):
     return middleware
 
 
-def client_ip(request) -> str | None:
-    """The visitor's address for login throttling, as the trusted proxy saw it.
+def is_trusted_proxy(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(
+        ip in ipaddress.ip_network(proxy, strict=False)
+        for proxy in settings.TRUSTED_PROXY_ADDRESSES
+    )
 
-    Behind the https proxy every request comes from the proxy's address, so locking by it
-    would lock everyone out at once. The proxy appends the address it saw to
-    X-Forwarded-For; earlier entries are whatever the client claimed and are ignored.
+
+def client_ip(request) -> str | None:
+    """The visitor's address for login throttling, as the nearest trusted proxy saw it.
+
+    Behind a proxy every request comes from the proxy's address, so locking by it would lock
+    everyone out at once; each proxy appends the address it saw to X-Forwarded-For. The
+    header is believed only when it arrives from a configured proxy (TRUSTED_PROXY_ADDRESSES),
+    and only back to the first entry not added by one: anything further left, and the whole
+    header from any other client, is whatever the client claimed.
     """
-    if settings.HTTPS:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR")
+    address = request.META.get("REMOTE_ADDR")
+    if not address or not is_trusted_proxy(address):
+        return address
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for entry in reversed(forwarded):
+        if not is_ip_address(entry):
+            break
+        address = entry
+        if not is_trusted_proxy(entry):
+            break
+    return address
+
+
+def is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

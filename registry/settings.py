@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -98,8 +99,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Security ---------------------------------------------------------------------------
 
-# The fallback key only exists so a fresh clone runs; production must set its own.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY")
+# A known key would let anyone forge sessions and signed links: only development (DEBUG on,
+# as the Makefile's targets run) falls back to one; anything else refuses to start.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for development on this machine)."
+        )
+    SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -332,3 +340,35 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- Staff sign-in, proxies and outbound checks (issues 12 and 13) -----------------------
+
+# Every staff account signs in with a password and a TOTP code (registry/admin_site.py).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = (
+    "registry.admin_apps.RegistryAdminConfig"
+)
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "HK Closures Registry")
+
+# Addresses (or networks) of the proxies in front of the app. X-Forwarded-For is believed
+# for the login lockout only when the request comes from one of them.
+TRUSTED_PROXY_ADDRESSES = env_list("TRUSTED_PROXY_ADDRESSES")
+# How many proxies append to X-Forwarded-For before a request reaches the app; DRF's
+# throttles take the client address that many entries from the right. 0: served directly.
+REST_FRAMEWORK["NUM_PROXIES"] = int(os.environ.get("NUM_PROXIES", "0"))
+# The API is read-only and public: no session or password login, so no second door for
+# guessing curators' passwords.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = []
+
+# Besides AXES_FAILURE_LIMIT per username and address, this many failures for one username
+# from any number of addresses lock that account until the cool-off passes.
+AXES_HANDLER = "registry.login_lockout.AccountAndAddressLockoutHandler"
+AXES_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("AXES_ACCOUNT_FAILURE_LIMIT", "20"))
+
+# The source checker refuses loopback, private, link-local and other non-global addresses
+# (after DNS and after every redirect) so a cited URL cannot probe the registry's network.
+SOURCE_CHECK_ALLOW_PRIVATE_ADDRESSES = env_flag("SOURCE_CHECK_ALLOW_PRIVATE_ADDRESSES")

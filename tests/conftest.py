@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 import pytest
 from django.contrib.auth.models import Group
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from closures.models import (
     Citation,
@@ -126,6 +128,28 @@ def second_reviewer(django_user_model):
     return _staff_in(django_user_model, "second-reviewer", "Reviewers")
 
 
+@pytest.fixture
+def staff_login(db):
+    """Log a staff user into the admin as a full sign-in does: password and authenticator.
+
+    `client.force_login` alone leaves the session without a verified second factor, which
+    the admin refuses; this gives the user a confirmed TOTP device and marks the session
+    verified with it, as django-otp does after a valid code.
+    """
+
+    def log_in(client, user) -> TOTPDevice:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return device
+
+    return log_in
+
+
 def _is_loopback(address) -> bool:
     if not isinstance(address, tuple):
         return True  # Unix sockets never leave the machine.
@@ -214,6 +238,10 @@ class LocalWeb:
                 web.requests.append(("GET", self.path, dict(self.headers)))
                 if self.path.startswith("/ok"):
                     self.reply(200, b"<html>still here</html>")
+                elif self.path.startswith("/to-metadata"):
+                    # Never followed in a test: the checker must refuse the target first.
+                    location = "http://169.254.169.254/latest/meta-data/"
+                    self.reply(302, headers={"Location": location})
                 elif self.path.startswith("/moved"):
                     self.reply(301, headers={"Location": "/ok/new-home"})
                 elif self.path.startswith("/save/status/"):
@@ -251,7 +279,9 @@ class LocalWeb:
 
 
 @pytest.fixture
-def local_web():
+def local_web(settings):
+    # The checker refuses loopback addresses unless told otherwise; this server is on one.
+    settings.SOURCE_CHECK_ALLOW_PRIVATE_ADDRESSES = True
     web = LocalWeb()
     yield web
     web.stop()

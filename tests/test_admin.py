@@ -26,13 +26,15 @@ def test_reviewers_have_every_content_permission(reviewer, model):
     assert reviewer.has_perm("closures.embargo_organisation")
 
 
-def test_changelist_searches_chinese_names_and_aliases(client, admin_user, make_organisation):
+def test_changelist_searches_chinese_names_and_aliases(
+    client, admin_user, make_organisation, staff_login
+):
     make_organisation(name_en="Hong Kong Confederation of Trade Unions", name_zh="香港職工會聯盟")
     alias_owner = make_organisation(name_en="Hospital Authority Employees Alliance")
     alias_owner.aliases.create(name="HAEA staff front", language="en")
     refresh_organisation(organisation_id=alias_owner.pk)  # as saving the admin form does
     make_organisation(name_en="Unrelated Group", name_zh="無關")
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     response = client.get("/admin/closures/organisation/", {"q": "職工會"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list.values_list("name_zh", flat=True)) == [
@@ -42,9 +44,9 @@ def test_changelist_searches_chinese_names_and_aliases(client, admin_user, make_
     assert [o.pk for o in response.context["cl"].result_list] == [alias_owner.pk]
 
 
-def test_curator_sees_visibility_fields_read_only(client, curator, make_organisation):
+def test_curator_sees_visibility_fields_read_only(client, curator, make_organisation, staff_login):
     organisation = make_organisation()
-    client.force_login(curator)
+    staff_login(client, curator)
     response = client.get(f"/admin/closures/organisation/{organisation.pk}/change/")
     assert response.status_code == 200
     form_fields = response.context["adminform"].form.fields
@@ -54,19 +56,19 @@ def test_curator_sees_visibility_fields_read_only(client, curator, make_organisa
 
 
 def test_visibility_fields_change_only_through_actions_even_for_reviewers(
-    client, reviewer, make_organisation
+    client, reviewer, make_organisation, staff_login
 ):
     organisation = make_organisation()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = client.get(f"/admin/closures/organisation/{organisation.pk}/change/")
     form_fields = set(response.context["adminform"].form.fields)
     assert not {"review_state", "embargoed", "embargo_reason"} & form_fields
 
 
-def test_admin_pages_render(client, admin_user, make_public_organisation):
+def test_admin_pages_render(client, admin_user, make_public_organisation, staff_login):
     organisation = make_public_organisation()
     event = organisation.events.get()
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     for url in [
         "/admin/closures/organisation/",
         "/admin/closures/organisation/add/",
@@ -81,11 +83,11 @@ def test_admin_pages_render(client, admin_user, make_public_organisation):
 
 
 def test_adding_an_event_in_the_admin_refreshes_the_status(
-    client, admin_user, make_public_organisation, django_capture_on_commit_callbacks
+    client, admin_user, make_public_organisation, django_capture_on_commit_callbacks, staff_login
 ):
     organisation = make_public_organisation()
     citation = organisation.events.get().citations.get()
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     data = {
         "organisation": organisation.pk,
         "uid": "liquidation",

@@ -1,4 +1,5 @@
 import base64
+import os
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -175,6 +176,69 @@ def test_anonymous_clients_are_throttled_with_retry_after(client, scenario, monk
     limited = client.get("/api/v1/export/events.csv")
     assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
     cache.clear()
+
+
+def api_statuses(client, headers_per_request) -> list[int]:
+    return [
+        client.get("/api/v1/organisations/", headers=headers).status_code
+        for headers in headers_per_request
+    ]
+
+
+def test_a_forged_forwarded_for_does_not_reset_the_throttle(
+    client, scenario, monkeypatch, settings
+):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    # Served directly (the default, NUM_PROXIES unset): no forwarded address is believed.
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+    forged = [{"X-Forwarded-For": f"203.0.113.{n}"} for n in range(4)]
+    assert api_statuses(client, forged) == [200, 200, 200, 429]
+
+
+def test_behind_one_proxy_the_throttle_counts_the_address_the_proxy_saw(
+    client, scenario, monkeypatch, settings
+):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    # The proxy appends the address it saw; whatever the client put before it is ignored.
+    one_visitor = [{"X-Forwarded-For": f"203.0.113.{n}, 198.51.100.7"} for n in range(4)]
+    assert api_statuses(client, one_visitor) == [200, 200, 200, 429]
+    another_visitor = [{"X-Forwarded-For": "198.51.100.8"}]
+    assert api_statuses(client, another_visitor) == [200]
+
+
+def test_the_proxy_count_is_read_from_the_environment(settings):
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == int(os.environ.get("NUM_PROXIES", "0"))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Basic " + base64.b64encode(b"curator:guess-number-1").decode()},
+        {"Authorization": "Token abc"},
+    ],
+    ids=["basic", "token"],
+)
+def test_the_api_ignores_credentials(client, scenario, curator, headers):
+    """A read-only public API is no second door for guessing a curator's password."""
+    curator.set_password("guess-number-1")
+    curator.save()
+    response = client.get("/api/v1/organisations/", headers=headers)
+    assert response.status_code == 200
+    assert "WWW-Authenticate" not in response
+
+
+def test_the_api_does_not_read_the_admin_session(client, scenario, admin_user, monkeypatch):
+    """Signed-in staff are anonymous to the API: throttled like everyone, never authenticated."""
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "3/minute"})
+    client.force_login(admin_user)
+    assert api_statuses(client, [{}] * 4) == [200, 200, 200, 429]
 
 
 @pytest.mark.parametrize(

@@ -140,8 +140,10 @@ def test_publishing_the_hidden_record_moves_its_entry_into_the_registry(compared
 # --- Curators -------------------------------------------------------------------------------
 
 
-def test_the_admin_queue_puts_names_listed_by_most_trackers_first(client, admin_user, compared):
-    client.force_login(admin_user)
+def test_the_admin_queue_puts_names_listed_by_most_trackers_first(
+    client, admin_user, compared, staff_login
+):
+    staff_login(client, admin_user)
     response = client.get("/admin/closures/trackerentry/?queue=lacking")
     assert response.status_code == 200
     names = [entry.name_as_listed for entry in response.context["cl"].result_list]
@@ -158,9 +160,9 @@ def test_the_admin_queue_puts_names_listed_by_most_trackers_first(client, admin_
 
 
 def test_create_a_draft_from_an_entry_links_every_trackers_entry_of_that_name(
-    client, compared, curator
+    client, compared, curator, staff_login
 ):
-    client.force_login(curator)
+    staff_login(client, curator)
     entry = TrackerEntry.objects.get(name_as_listed="Missing Group")
     response = client.post(
         "/admin/closures/trackerentry/",
@@ -183,7 +185,9 @@ def test_create_a_draft_from_an_entry_links_every_trackers_entry_of_that_name(
     assert [group.name_key for group in coverage.missing_names()][0] == "失蹤團體"
 
 
-def test_curators_confirm_and_reject_matches_in_the_admin(client, tmp_path, curator, db):
+def test_curators_confirm_and_reject_matches_in_the_admin(
+    client, tmp_path, curator, db, staff_login
+):
     from closures.models import OrganisationType
 
     Organisation.objects.create(
@@ -201,7 +205,7 @@ def test_curators_confirm_and_reject_matches_in_the_admin(client, tmp_path, cura
         )
     )
     first, second = TrackerEntry.objects.order_by("sequence")
-    client.force_login(curator)
+    staff_login(client, curator)
     changelist = "/admin/closures/trackerentry/"
     client.post(changelist, {"action": "confirm_matches", "_selected_action": [first.pk]})
     client.post(changelist, {"action": "reject_matches", "_selected_action": [second.pk]})
@@ -336,10 +340,10 @@ def test_only_a_confirmed_match_to_a_public_record_counts_or_shows_as_in_the_reg
 
 
 def test_a_curator_changes_a_match_in_the_entry_form_and_a_reimport_keeps_it(
-    client, compared, curator, tmp_path
+    client, compared, curator, tmp_path, staff_login
 ):
     entry = TrackerEntry.objects.get(name_as_listed="Union B as listed")
-    client.force_login(curator)
+    staff_login(client, curator)
     response = client.post(
         f"/admin/closures/trackerentry/{entry.pk}/change/",
         {

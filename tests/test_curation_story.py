@@ -7,14 +7,14 @@ from .test_import_admin import IMPORT_URL, csv_upload, row
 
 
 def test_import_review_publish_history_revert_and_sources(
-    client, curator, reviewer, second_reviewer, archive_service, settings
+    client, curator, reviewer, second_reviewer, archive_service, settings, staff_login
 ):
     settings.SOURCE_BROKEN_AFTER_FAILURES = 1
     good = row(source_url=archive_service.url("/ok/ptu"))
     bad = row(id="ptu-2", event_type="vanished", source_url=archive_service.url("/gone/ptu"))
 
     # A spreadsheet with a good and a bad row: the preview names the row and column.
-    client.force_login(curator)
+    staff_login(client, curator)
     preview = client.post(IMPORT_URL, {"spreadsheet": csv_upload([good, bad])}).context["preview"]
     assert [(p.row, p.column) for p in preview.problems] == [(3, "event_type")]
     assert Organisation.objects.count() == 0
@@ -31,7 +31,7 @@ def test_import_review_publish_history_revert_and_sources(
         "/admin/closures/organisation/",
         {"action": "submit_for_review", "_selected_action": [organisation.pk], "apply": "1"},
     )
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     client.post(
         "/admin/closures/organisation/",
         {

@@ -29,9 +29,9 @@ def change_data(organisation, **overrides):
     return data
 
 
-def test_admin_edit_records_who_and_the_reason(client, curator, make_organisation):
+def test_admin_edit_records_who_and_the_reason(client, curator, make_organisation, staff_login):
     organisation = make_organisation(name_en="Old Name")
-    client.force_login(curator)
+    staff_login(client, curator)
     response = client.post(
         f"/admin/closures/organisation/{organisation.pk}/change/",
         change_data(organisation, name_en="New Name", change_reason="Name per the registry"),
@@ -43,11 +43,13 @@ def test_admin_edit_records_who_and_the_reason(client, curator, make_organisatio
     assert latest.history_change_reason == "Name per the registry"
 
 
-def test_admin_history_shows_a_diff_and_revert_links(client, reviewer, make_organisation):
+def test_admin_history_shows_a_diff_and_revert_links(
+    client, reviewer, make_organisation, staff_login
+):
     organisation = make_organisation(name_en="Old Name")
     organisation.name_en = "New Name"
     organisation.save()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     page = client.get(f"/admin/closures/organisation/{organisation.pk}/history/")
     text = page.content.decode()
     assert "English name:</strong>" in text
@@ -56,13 +58,13 @@ def test_admin_history_shows_a_diff_and_revert_links(client, reviewer, make_orga
 
 
 def test_reviewer_reverts_content_but_not_the_review_state(
-    client, reviewer, make_public_organisation
+    client, reviewer, make_public_organisation, staff_login
 ):
     organisation = make_public_organisation(name_en="Original Name")
     original = organisation.history.first()
     organisation.name_en = "Vandalised"
     organisation.save()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     url = f"/admin/closures/organisation/{organisation.pk}/history/{original.history_id}/revert/"
     preview = client.get(url).content.decode()
     assert "Vandalised" in preview and "Original Name" in preview
@@ -74,10 +76,10 @@ def test_reviewer_reverts_content_but_not_the_review_state(
     assert (latest.history_user, latest.history_change_reason) == (reviewer, "Undo vandalism")
 
 
-def test_curators_cannot_revert(client, curator, make_organisation):
+def test_curators_cannot_revert(client, curator, make_organisation, staff_login):
     organisation = make_organisation()
     version = organisation.history.first()
-    client.force_login(curator)
+    staff_login(client, curator)
     history = client.get(f"/admin/closures/organisation/{organisation.pk}/history/")
     assert "Revert to this version" not in history.content.decode()
     url = f"/admin/closures/organisation/{organisation.pk}/history/{version.history_id}/revert/"

@@ -83,14 +83,16 @@ def upload(client, file, **data):
     return client.post(IMPORT_URL, {"spreadsheet": file, **data})
 
 
-def test_import_page_is_linked_from_the_changelist(client, curator):
-    client.force_login(curator)
+def test_import_page_is_linked_from_the_changelist(client, curator, staff_login):
+    staff_login(client, curator)
     assert IMPORT_URL in client.get("/admin/closures/organisation/").content.decode()
     assert client.get(IMPORT_URL).status_code == 200
 
 
-def test_preview_lists_every_invalid_row_by_row_and_column_and_writes_nothing(client, curator):
-    client.force_login(curator)
+def test_preview_lists_every_invalid_row_by_row_and_column_and_writes_nothing(
+    client, curator, staff_login
+):
+    staff_login(client, curator)
     response = upload(client, csv_upload(GOOD_AND_BAD))
     assert response.status_code == 200
     problems = [(p.row, p.column) for p in response.context["preview"].problems]
@@ -102,8 +104,8 @@ def test_preview_lists_every_invalid_row_by_row_and_column_and_writes_nothing(cl
     assert Organisation.objects.count() == 0
 
 
-def test_preview_then_confirm_imports_drafts_with_history(client, curator):
-    client.force_login(curator)
+def test_preview_then_confirm_imports_drafts_with_history(client, curator, staff_login):
+    staff_login(client, curator)
     # A curator cannot make an import arrive published, whatever the form says.
     response = upload(client, csv_upload([row()]), review_state="published", reason="batch 1")
     preview = response.context["preview"]
@@ -121,8 +123,8 @@ def test_preview_then_confirm_imports_drafts_with_history(client, curator):
     assert version.history_change_reason == "Imported from closures.csv: batch 1"
 
 
-def test_reimport_preview_shows_unchanged_and_updated_rows(client, curator):
-    client.force_login(curator)
+def test_reimport_preview_shows_unchanged_and_updated_rows(client, curator, staff_login):
+    staff_login(client, curator)
     first = upload(client, csv_upload([row()]))
     client.post(IMPORT_URL, {"token": first.context["token"]})
     second = upload(client, csv_upload([row(), row(id="teachers-2", event_type="liquidated")]))
@@ -137,8 +139,8 @@ def test_reimport_preview_shows_unchanged_and_updated_rows(client, curator):
     ]
 
 
-def test_reviewer_import_can_arrive_in_review_but_not_published(client, reviewer):
-    client.force_login(reviewer)
+def test_reviewer_import_can_arrive_in_review_but_not_published(client, reviewer, staff_login):
+    staff_login(client, reviewer)
     refused = upload(client, csv_upload([row()]), review_state="published")
     assert "review_state" in refused.context["form"].errors
     response = upload(client, csv_upload([row()]), review_state="in_review")
@@ -148,15 +150,17 @@ def test_reviewer_import_can_arrive_in_review_but_not_published(client, reviewer
     assert organisation.submitted_by == reviewer
 
 
-def test_superuser_import_can_arrive_published(client, admin_user):
-    client.force_login(admin_user)
+def test_superuser_import_can_arrive_published(client, admin_user, staff_login):
+    staff_login(client, admin_user)
     response = upload(client, xlsx_upload([row()]), review_state="published")
     client.post(IMPORT_URL, {"token": response.context["token"]})
     assert Organisation.objects.public().filter(slug="teachers").exists()
 
 
-def test_upload_rejects_other_file_types_and_oversized_files(client, curator, settings):
-    client.force_login(curator)
+def test_upload_rejects_other_file_types_and_oversized_files(
+    client, curator, settings, staff_login
+):
+    staff_login(client, curator)
     response = upload(client, SimpleUploadedFile("notes.txt", b"hello"))
     assert "Upload a .csv or .xlsx spreadsheet." in response.content.decode()
     settings.IMPORT_MAX_UPLOAD_BYTES = 10
@@ -165,17 +169,19 @@ def test_upload_rejects_other_file_types_and_oversized_files(client, curator, se
     assert Organisation.objects.count() == 0
 
 
-def test_a_token_from_another_session_cannot_be_confirmed(client, curator, reviewer):
-    client.force_login(curator)
+def test_a_token_from_another_session_cannot_be_confirmed(client, curator, reviewer, staff_login):
+    staff_login(client, curator)
     token = upload(client, csv_upload([row()])).context["token"]
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     assert client.post(IMPORT_URL, {"token": token}).status_code == 404
     assert client.post(IMPORT_URL, {"token": "../../etc/passwd"}).status_code == 404
     assert Organisation.objects.count() == 0
 
 
-def test_failure_at_confirmation_writes_nothing(client, curator, make_organisation, make_event):
-    client.force_login(curator)
+def test_failure_at_confirmation_writes_nothing(
+    client, curator, make_organisation, make_event, staff_login
+):
+    staff_login(client, curator)
     token = upload(client, csv_upload([row()])).context["token"]
     # Between preview and confirmation the event ID is taken by another organisation.
     other = make_organisation(slug="other")
@@ -186,11 +192,11 @@ def test_failure_at_confirmation_writes_nothing(client, curator, make_organisati
     assert not Organisation.objects.filter(slug="teachers").exists()
 
 
-def test_preview_flags_likely_duplicates(client, curator, make_organisation):
+def test_preview_flags_likely_duplicates(client, curator, make_organisation, staff_login):
     existing = make_organisation(name_en="Hong Kong Professional Teachers Union", acronym="PTU")
     similar = make_organisation(name_en="Professional Teachers’ Union.", acronym="")
     make_organisation(name_en="Hong Kong Journalists Association", acronym="HKJA")
-    client.force_login(curator)
+    staff_login(client, curator)
     response = upload(client, csv_upload([row()]))
     assert set(response.context["preview"].duplicates["teachers"]) == {existing, similar}
     assert "Likely duplicates" in response.content.decode()
@@ -222,9 +228,11 @@ def test_likely_duplicates_match_aliases(make_organisation):
     assert Organisation.objects.likely_duplicates(name_en="Unrelated Group") == []
 
 
-def test_adding_a_likely_duplicate_by_hand_warns_the_curator(client, curator, make_organisation):
+def test_adding_a_likely_duplicate_by_hand_warns_the_curator(
+    client, curator, make_organisation, staff_login
+):
     make_organisation(name_en="Hong Kong Alliance", slug="hk-alliance")
-    client.force_login(curator)
+    staff_login(client, curator)
     response = client.post(
         "/admin/closures/organisation/add/",
         {

@@ -185,7 +185,7 @@ def test_lockout_of_one_curator_leaves_another_free(
 def test_behind_the_proxy_lockout_is_per_visitor_not_per_proxy(
     client, settings, curator_with_password
 ):
-    settings.HTTPS = True
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.1"]
     attacker = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(
@@ -203,6 +203,74 @@ def test_behind_the_proxy_lockout_is_per_visitor_not_per_proxy(
         reverse("admin:login"), {"username": "curator", "password": STRONG_PASSWORD}, **curator
     )
     assert response.status_code == 302
+
+
+def test_a_client_that_is_not_the_proxy_cannot_choose_its_address(
+    client, settings, curator_with_password
+):
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.1"]
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("admin:login"),
+            {"username": "curator", "password": "wrong"},
+            REMOTE_ADDR="198.51.100.7",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        )
+    response = client.post(
+        reverse("admin:login"),
+        {"username": "curator", "password": STRONG_PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_X_FORWARDED_FOR="203.0.113.200",
+    )
+    assert response.status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        ("198.51.100.7", "203.0.113.9", "198.51.100.7"),
+        ("10.0.0.1", "203.0.113.9, 192.0.2.44", "192.0.2.44"),
+        ("10.0.0.1", "", "10.0.0.1"),
+        ("10.0.0.1", "192.0.2.44, 10.0.0.2", "192.0.2.44"),
+        ("10.0.0.1", "not-an-address", "10.0.0.1"),
+        ("::1", "192.0.2.44", "192.0.2.44"),
+    ],
+    ids=["not a proxy", "proxy", "no header", "two proxies", "garbage", "ipv6 proxy"],
+)
+def test_client_address_believes_forwarded_for_only_from_trusted_proxies(
+    rf, settings, remote, forwarded, expected
+):
+    from registry.middleware import client_ip
+
+    settings.TRUSTED_PROXY_ADDRESSES = ["10.0.0.0/30", "::1"]
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+def test_many_addresses_together_lock_the_account(client, settings, curator_with_password):
+    """Each address stays under its own limit; the account's limit stops the sum."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_ACCOUNT_FAILURE_LIMIT = 6
+    statuses = [
+        client.post(
+            reverse("admin:login"),
+            {"username": "curator", "password": "wrong"},
+            REMOTE_ADDR=f"203.0.113.{attempt // 2}",
+        ).status_code
+        for attempt in range(settings.AXES_ACCOUNT_FAILURE_LIMIT)
+    ]
+    assert statuses == [200, 200, 200, 200, 200, 429]
+    fresh_address = {"REMOTE_ADDR": "192.0.2.44"}
+    response = client.post(
+        reverse("admin:login"),
+        {"username": "curator", "password": STRONG_PASSWORD},
+        **fresh_address,
+    )
+    assert response.status_code == 429
+    # From the curator's own address too, until the lockout is lifted.
+    assert log_in(client, "wrong password").status_code == 429
+    call_command("axes_reset_username", "curator")
+    assert log_in(client, STRONG_PASSWORD).status_code == 302
 
 
 # --- Passwords --------------------------------------------------------------------------
@@ -234,7 +302,10 @@ def settings_in_subprocess(expression: str, **environment) -> str:
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "CACHE_URL", "REDIS_URL"))
     }
-    env.update(environment, DJANGO_SETTINGS_MODULE="registry.settings")
+    env.update(
+        {"DJANGO_SECRET_KEY": "subprocess-test-key", **environment},
+        DJANGO_SETTINGS_MODULE="registry.settings",
+    )
     code = f"from django.conf import settings; print({expression})"
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True
@@ -264,15 +335,28 @@ def test_https_flag_switches_on_every_https_only_protection():
     assert settings_in_subprocess(expression) == "False False False False False"
 
 
-def test_deploy_check_fails_without_a_real_secret_key():
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_SECRET")}
+def test_without_debug_the_registry_refuses_to_start_without_a_secret_key():
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_SECRET", "DJANGO_SETTINGS"))
+    }
     env.update(DJANGO_DEBUG="false", DJANGO_HTTPS="true")
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", "check", "--deploy"],
         env=env,
         cwd=BASE_DIR,
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
-    assert "security.W009" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_development_with_debug_on_keeps_the_development_key():
+    key = settings_in_subprocess("settings.SECRET_KEY", DJANGO_DEBUG="true", DJANGO_SECRET_KEY="")
+    assert key.startswith("insecure-development-key")
+    assert settings_in_subprocess("settings.SECRET_KEY", DJANGO_SECRET_KEY="a-real-key") == (
+        "a-real-key"
+    )

@@ -192,10 +192,10 @@ def post_action(client, action, records, **data):
 
 
 def test_admin_action_asks_for_a_reason_before_withdrawing(
-    client, make_public_organisation, reviewer
+    client, make_public_organisation, reviewer, staff_login
 ):
     organisation = make_public_organisation()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     page = post_action(client, "withdraw", [organisation])
     assert page.status_code == 200
     assert "public reason for the withdrawal" in page.content.decode()
@@ -206,17 +206,17 @@ def test_admin_action_asks_for_a_reason_before_withdrawing(
     assert organisation.review_state == ReviewState.WITHDRAWN
 
 
-def test_admin_publish_action_reports_the_four_eyes_refusal(client, draft, reviewer):
+def test_admin_publish_action_reports_the_four_eyes_refusal(client, draft, reviewer, staff_login):
     services.submit_for_review(record=draft, user=reviewer)
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     response = post_action(client, "publish", [draft], apply="1")
     assert "four-eyes" in response.content.decode()
     draft.refresh_from_db()
     assert draft.review_state == ReviewState.IN_REVIEW
 
 
-def test_curators_are_not_offered_reviewer_actions(client, curator):
-    client.force_login(curator)
+def test_curators_are_not_offered_reviewer_actions(client, curator, staff_login):
+    staff_login(client, curator)
     response = client.get("/admin/closures/organisation/")
     actions = {choice[0] for choice in response.context["action_form"].fields["action"].choices}
     assert {"submit_for_review", "return_to_draft"} <= actions
@@ -224,10 +224,10 @@ def test_curators_are_not_offered_reviewer_actions(client, curator):
 
 
 def test_admin_embargo_action_sets_reason_and_review_date(
-    client, make_public_organisation, reviewer
+    client, make_public_organisation, reviewer, staff_login
 ):
     organisation = make_public_organisation()
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     post_action(
         client,
         "set_embargo",
@@ -241,28 +241,30 @@ def test_admin_embargo_action_sets_reason_and_review_date(
     assert organisation.embargo_review_on == dt.date(2027, 3, 1)
 
 
-def test_embargoed_record_shows_a_banner_in_the_admin(client, make_organisation, admin_user):
+def test_embargoed_record_shows_a_banner_in_the_admin(
+    client, make_organisation, admin_user, staff_login
+):
     organisation = make_organisation(embargoed=True, embargo_reason="Names a detainee")
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     page = client.get(f"/admin/closures/organisation/{organisation.pk}/change/").content.decode()
     assert "EMBARGOED" in page and "Names a detainee" in page
 
 
-def test_changelist_shows_state_and_who_has_it(client, draft, curator, admin_user):
+def test_changelist_shows_state_and_who_has_it(client, draft, curator, admin_user, staff_login):
     services.submit_for_review(record=draft, user=curator)
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     page = client.get("/admin/closures/organisation/").content.decode()
     assert "in review" in page
     assert "curator" in page
 
 
 def test_event_actions_publish_a_single_event(
-    client, make_public_organisation, make_event, curator, reviewer
+    client, make_public_organisation, make_event, curator, reviewer, staff_login
 ):
     organisation = make_public_organisation()
     event = make_event(organisation, review_state=ReviewState.DRAFT)
     services.submit_for_review(record=event, user=curator)
-    client.force_login(reviewer)
+    staff_login(client, reviewer)
     client.post(
         "/admin/closures/event/",
         {"action": "publish", "_selected_action": [event.pk], "apply": "1"},
@@ -272,10 +274,10 @@ def test_event_actions_publish_a_single_event(
 
 
 def test_changelist_queries_do_not_grow_with_records(
-    client, admin_user, make_organisation, curator, django_assert_max_num_queries
+    client, admin_user, make_organisation, curator, django_assert_max_num_queries, staff_login
 ):
     for _ in range(30):
         services.submit_for_review(record=make_organisation(), user=curator)
-    client.force_login(admin_user)
+    staff_login(client, admin_user)
     with django_assert_max_num_queries(12):
         assert client.get("/admin/closures/organisation/").status_code == 200

@@ -48,14 +48,18 @@ class SourceForm(ChangeReasonForm):
         ]
 
 
-def enqueue_source_upkeep(source_ids) -> None:
-    """Check and archive after the transaction commits, so the worker sees the saved row."""
+def enqueue_source_upkeep(source_ids, *, explicit: bool = False) -> None:
+    """Check and archive after the transaction commits, so the worker sees the saved row.
+
+    Saving a source checks it only once the public sees it cited (the tasks skip it before);
+    the admin action is a curator's explicit request and covers hidden sources too.
+    """
     source_ids = list(source_ids)
 
     def enqueue():
         for source_id in source_ids:
-            tasks.check_source.delay(source_id)
-            tasks.archive_source.delay(source_id)
+            tasks.check_source.delay(source_id, explicit=explicit)
+            tasks.archive_source.delay(source_id, explicit=explicit)
 
     transaction.on_commit(enqueue)
 
@@ -87,7 +91,7 @@ class SourceAdmin(SimpleHistoryAdmin):
 
     @admin.action(description=_("Check and archive now"), permissions=["change"])
     def check_and_archive(self, request, queryset):
-        enqueue_source_upkeep(queryset.values_list("pk", flat=True))
+        enqueue_source_upkeep(queryset.values_list("pk", flat=True), explicit=True)
         self.message_user(request, _("Checks queued."), messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
