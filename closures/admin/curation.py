@@ -201,15 +201,7 @@ class CurationAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.cleaned_data.get("change_reason") or None
-        # Read before the save: the database still holds the record as the public saw it.
-        obj._was_public = change and services.shows_publicly(obj)
         super().save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        record = form.instance
-        if getattr(record, "_was_public", False) or services.shows_publicly(record):
-            services.bump_public_data_version()
 
     def delete_model(self, request, obj):
         services.delete_records(records=[obj])

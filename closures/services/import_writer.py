@@ -29,7 +29,6 @@ from .import_parser import (
     ParsedRow,
     ParsedSource,
 )
-from .public_version import is_public
 from .spreadsheet import ImportProblem
 
 
@@ -124,9 +123,6 @@ class RegistryWriter:
         self.reason = reason
         self.problems: list[ImportProblem] = []
         self.sources_seen: dict[str, Source] = {}
-        # Whether a written change touched an organisation the public saw or now sees.
-        self.changed_public_data = False
-        self.aliases_written = 0
 
     def save(self, instance, kind: str, changed: bool, created: bool, baseline=None) -> None:
         """Save a new or changed record; otherwise store only a baseline that moved."""
@@ -156,19 +152,6 @@ class RegistryWriter:
 
     def write_organisation(self, slug: str, rows: list[ParsedRow]) -> None:
         organisation = Organisation.objects.filter(slug=slug).first()
-        was_public = organisation is not None and is_public(organisation.pk)
-        writes_before = self.writes()
-        self.write_organisation_rows(slug, organisation, rows)
-        if self.writes() != writes_before and (
-            was_public or Organisation.objects.public().filter(slug=slug).exists()
-        ):
-            self.changed_public_data = True
-
-    def writes(self) -> int:
-        counts = self.report.counts.values()
-        return self.aliases_written + sum(count["created"] + count["updated"] for count in counts)
-
-    def write_organisation_rows(self, slug: str, organisation, rows: list[ParsedRow]) -> None:
         primary = _primary_row(rows)
         created = organisation is None
         if created:
@@ -276,7 +259,6 @@ class RegistryWriter:
             alias._change_reason = self.reason
             alias.save()
             self.report.count("aliases", "created")
-            self.aliases_written += 1
             added = True
         return added
 

@@ -10,7 +10,6 @@ from ..models import DuplicateFinder, Organisation, ReviewState
 from .import_merge import ImportConflict, MergeRules
 from .import_parser import group_by_organisation, parents_first, parse_rows, unknown_columns
 from .import_writer import ImportReport, RegistryWriter, RowOutcome
-from .public_version import bump_public_data_version
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
 
 
@@ -54,8 +53,6 @@ def import_registry(
             raise ImportFailed(problems + writer.problems)
         if dry_run:
             transaction.set_rollback(True)
-        elif writer.changed_public_data:
-            bump_public_data_version()
     return report
 
 
