@@ -192,7 +192,7 @@ class RegistryFilterSet(django_filters.FilterSet):
         event_condition = self.event_condition()
         if event_condition is None:
             return queryset
-        matching_events = Event.objects.public_regardless_of_organisation().filter(
+        matching_events = Event.objects.public().filter(
             event_condition, organisation=OuterRef("pk")
         )
         return queryset.filter(Exists(matching_events))

@@ -178,11 +178,20 @@ class Organisation(Reviewable):
             "record's address and tombstone say only that it is no longer public."
         ),
     )
+    is_public = models.BooleanField(
+        _("public"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "Whether the public sees the record: published, not embargoed, and with a "
+            "published, not embargoed, cited event. Kept by the registry after every change."
+        ),
+    )
     # What the last import wrote, per column: see closures/services/import_merge.py. Not
     # content: kept out of the history, the admin forms and every public channel.
     import_baseline = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["search_vector", "import_baseline"])
+    history = HistoricalRecords(excluded_fields=["search_vector", "import_baseline", "is_public"])
     objects = OrganisationQuerySet.as_manager()
 
     DERIVED_FIELDS = [

@@ -28,8 +28,18 @@ class OrganisationQuerySet(models.QuerySet):
         """Return what the public may see: published, not embargoed, with a cited event.
 
         Every public channel (pages, search, counts, charts, feeds, API, exports, releases)
-        starts from this queryset.
+        starts from this queryset. It reads the stored `is_public`, which
+        `refresh_organisation` sets from `public_by_rule()` in the transaction of every
+        change, so the gate is one indexed column instead of a search through every
+        record's events and citations. The record's own state and embargo are checked
+        again: they are on the row, cost nothing, and hide a record even from a write that
+        has not been refreshed yet.
         """
+        return self.filter(is_public=True, review_state=ReviewState.PUBLISHED, embargoed=False)
+
+    def public_by_rule(self):
+        """The definition `is_public` is stored from: published, not embargoed, and with an
+        event that is published, not embargoed and cited."""
         from .source import Citation
 
         cited_public_event = Citation.objects.filter(

@@ -222,6 +222,7 @@ class Command(BaseCommand):
             acronym=f"S{number}",
             org_type=kind,
             review_state=ReviewState.PUBLISHED,
+            is_public=True,  # published with cited events: what refresh_organisation stores
             first_published_at=now,
             public_changed_at=now,
         )
@@ -251,6 +252,7 @@ class Command(BaseCommand):
                     stated_reason_zh=f"指{TRADES_ZH[trade]}受壓。",
                     confidence=rng.choice(Confidence.values),
                     review_state=ReviewState.PUBLISHED,
+                    is_public=True,
                 )
             )
         status, unconfirmed = status_from_events(events)
