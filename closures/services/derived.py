@@ -13,9 +13,10 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
     """Recompute derived status, dates and search text, whether it is public, and its view.
 
     The stored public flags of the record and its events are set first, from the rule
-    itself: the public view (and every public channel) reads them. The public-change time moves only when the fingerprint of what the public sees differs
-    from the stored one; `first_published_at` is set the first time the record becomes
-    public, never by a step that leaves it hidden (an embargoed record, hidden events).
+    itself: the public view (and every public channel) reads them. The public-change time
+    moves only when the fingerprint of what the public sees differs from the stored one;
+    `first_published_at` is set the first time the record becomes public, never by a step
+    that leaves it hidden (an embargoed record, hidden events).
     """
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
