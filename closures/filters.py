@@ -23,6 +23,7 @@ from .models import (
     EventType,
     Organisation,
     OrganisationType,
+    PublicEventFacet,
     ReasonCategory,
     Status,
 )
@@ -288,10 +289,33 @@ class RegistryFilterSet(django_filters.FilterSet):
                 for row in rows:
                     facet[row[field]] = facet.get(row[field], 0) + row["n"]
         event_facets = [name for name in names if name in self.EVENT_FACETS]
-        if event_facets:
+        if event_facets and self.event_condition() is None:
+            # Any public event counts: each organisation's values are stored, one row each.
+            counts.update(stored_facet_counts(self.qs, event_facets))
+        elif event_facets:
             events = self.filter_events(Event.objects.public())
             counts.update(event_facet_counts(events, event_facets))
         return counts
+
+
+def stored_facet_counts(organisations, names: list[str]) -> dict[str, dict[str, int]]:
+    """Count organisations per value of each event facet from `PublicEventFacet`.
+
+    The same counts as `event_facet_counts` over all public events of these organisations,
+    in one grouped count over one row per organisation and value.
+    """
+    rows = (
+        PublicEventFacet.objects.filter(
+            facet__in=names, organisation__in=organisations.order_by().values("pk")
+        )
+        .values("facet", "value")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {name: {} for name in names}
+    for row in rows:
+        counts[row["facet"]][row["value"]] = row["n"]
+    return counts
 
 
 def event_facet_counts(events, names: list[str]) -> dict[str, dict[str, int]]:

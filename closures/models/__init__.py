@@ -12,6 +12,7 @@ and `closures.models.DestinationCountries`).
 
 from ..duplicates import DuplicateFinder
 from .event import Event, EventQuerySet, Reason, date_pair_constraint
+from .facet import PublicEventFacet
 from .organisation import (
     Alias,
     EnglishSearchVector,
@@ -90,6 +91,7 @@ __all__ = [
     "RegistryVersion",
     "OrganisationType",
     "PublicEntryStatus",
+    "PublicEventFacet",
     "Reason",
     "ReasonCategory",
     "Release",

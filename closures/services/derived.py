@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Citation, Event, Organisation
+from ..models import Citation, Event, Organisation, PublicEventFacet
 from .public_view import NOT_YET_COMPUTED, public_fingerprint, public_view_changed
 
 PUBLIC_VIEW_FIELDS = ["public_fingerprint", "public_changed_at", "first_published_at"]
@@ -46,7 +46,8 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
 
 
 def store_public_flags(organisation_id: int) -> bool:
-    """Set `is_public` of the organisation and its events from the rule; return the former.
+    """Set `is_public` of the organisation and its events from the rule, and the facet
+    values of its public events; return whether the organisation is public.
 
     Written with `update()`: derived, not a curator's change, so no history and no
     `updated_at`. Only rows whose flag differs are written.
@@ -59,6 +60,7 @@ def store_public_flags(organisation_id: int) -> bool:
     shown = events.public_regardless_of_organisation() if public else events.none()
     events.filter(is_public=False, pk__in=shown.values("pk")).update(is_public=True)
     events.filter(is_public=True).exclude(pk__in=shown.values("pk")).update(is_public=False)
+    PublicEventFacet.store_for(organisation_id)
     return public
 
 

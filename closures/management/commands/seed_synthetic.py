@@ -16,6 +16,7 @@ from closures.models import (
     EventType,
     Organisation,
     OrganisationType,
+    PublicEventFacet,
     Reason,
     ReasonCategory,
     ReviewState,
@@ -145,6 +146,8 @@ class Command(BaseCommand):
             elif Organisation.objects.filter(slug__startswith=SLUG_PREFIX).exists():
                 raise CommandError("Synthetic records exist already; use --replace.")
             totals = self.create(organisations, random.Random(seed))
+            # The listing's facet counts read them; bulk creation bypassed their upkeep.
+            PublicEventFacet.rebuild_all()
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Created {totals['organisations']} organisations, {totals['events']} events, "
@@ -159,6 +162,7 @@ class Command(BaseCommand):
         for queryset in (
             Citation.objects.filter(event__in=events),
             Event.reasons.through.objects.filter(event__in=events),
+            PublicEventFacet.objects.filter(organisation__in=synthetic),
             Source.objects.filter(url__startswith=SOURCE_URL_PREFIX),
             events,
             synthetic,
