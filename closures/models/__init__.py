@@ -15,6 +15,7 @@ from .event import Event, EventQuerySet, Reason, date_pair_constraint
 from .facet import PublicEventFacet
 from .organisation import (
     Alias,
+    DoubledCharacters,
     EnglishSearchVector,
     Organisation,
     OrganisationQuerySet,
@@ -78,6 +79,7 @@ __all__ = [
     "Confidence",
     "DecisionSource",
     "DestinationCountries",
+    "DoubledCharacters",
     "DuplicateFinder",
     "EnglishSearchVector",
     "EntryDecision",

@@ -140,9 +140,14 @@ class OrganisationQuerySet(models.QuerySet):
         if not text:
             return self
         substring = Q()
+        postgresql = connections[self.db].vendor == "postgresql"
         for word in dict.fromkeys(text.split()):
             substring &= Q(search_text__icontains=word)
-        if connections[self.db].vendor != "postgresql":
+            if postgresql and len(word) < TRIGRAM:
+                # Too short for a trigram (沙田): its doubled form is long enough, and is found
+                # in the doubled text exactly where the word is in the text.
+                substring &= Q(search_text_doubled__icontains=doubled(word))
+        if not postgresql:
             return self.filter(substring)
         query = SearchQuery(text, config="english", search_type="websearch")
         return (
@@ -150,6 +155,26 @@ class OrganisationQuerySet(models.QuerySet):
             .annotate(search_rank=SearchRank(F("search_vector"), query))
             .order_by("-search_rank", "name_en", "slug")
         )
+
+
+TRIGRAM = 3
+
+
+def doubled(text: str) -> str:
+    """Each character twice: 沙田 → 沙沙田田, which holds two trigrams where 沙田 holds none."""
+    return "".join(character * 2 for character in text)
+
+
+@deconstructible(path="closures.models.DoubledCharacters")
+class DoubledCharacters(Func):
+    """`doubled()` in SQL on PostgreSQL; on SQLite, whose search scans the text, the text."""
+
+    function = "regexp_replace"
+    template = r"%(function)s(%(expressions)s, '(.)', '\1\1', 'g')"
+    output_field = models.TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
 
 
 @deconstructible(path="closures.models.EnglishSearchVector")
