@@ -289,11 +289,13 @@ class CurationMachine(RuleBasedStateMachine):
             admin.site._registry[model].delete_model(None, record)
 
     @rule(index=indexes)
-    def delete_a_source_in_the_admin(self, index):
-        """Its citations go with it: an event, and so a record, may stop being public."""
-        source = self.pick(Source, index)
-        if source is not None:
-            admin.site._registry[Source].delete_model(None, source)
+    def remove_an_events_citations_in_its_form(self, index):
+        """The citation inline's deletions, then the form's refresh: the event, and so the
+        record, may stop being public."""
+        event = self.pick(Event, index)
+        if event is not None:
+            Citation.objects.filter(event=event).delete()
+            services.refresh_organisation(organisation_id=event.organisation_id)
 
     @rule(index=indexes)
     def bulk_delete_events_in_the_admin(self, index):
