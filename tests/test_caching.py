@@ -252,6 +252,7 @@ def test_cached_page_is_the_page(client, public_union):
 FACET_QUERIES = [
     "",
     "q=Union",
+    "q=Union&org_type=union&status=disbanded",
     "org_type=union",
     "org_type=union&status=disbanded&reason=legal_risk",
     "year=2021",
