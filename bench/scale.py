@@ -200,7 +200,7 @@ def child_pages(repeat: int) -> dict:
         "api p1": (client, f"/api/v1/organisations/?{query.replace('q=', 'search=')}"),
         "api deep": (client, deep_api_url(client, query.replace("q=", "search="), deep_page)),
         "admin search": (admin_client, "/admin/closures/organisation/?q=Sha+Tin"),
-        "admin deep": (admin_client, f"/admin/closures/organisation/?p={total // 100 * 3 // 4}"),
+        "admin deep": (admin_client, f"/admin/closures/organisation/?p={admin_deep_page(total)}"),
     }
     results = {}
     for name, (page_client, url) in pages.items():
@@ -223,6 +223,16 @@ def child_pages(repeat: int) -> dict:
         }
     results["_matching"] = matching
     return results
+
+
+def admin_deep_page(total: int) -> int:
+    """The changelist page three quarters of the way in (offset 75,000 at 100,000)."""
+    from django.contrib import admin
+
+    from closures.models import Organisation
+
+    per_page = admin.site._registry[Organisation].list_per_page
+    return max(1, total // per_page * 3 // 4)
 
 
 def deep_api_url(client, query: str, depth: int) -> str:

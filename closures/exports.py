@@ -87,7 +87,8 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
     statement to measure how close the export comes to the database's own limit.
     """
     events = Event.objects.public() if events is None else events
-    ids_sql, params = events.values("pk").query.sql_with_params()
+    # Unordered: the events' default order would join their organisations to sort the keys.
+    ids_sql, params = events.order_by().values("pk").query.sql_with_params()
 
     def iso(column):
         return (
@@ -100,10 +101,11 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
     def precision(column):
         return f"CASE WHEN e.{column}_on IS NULL THEN '' ELSE e.{column}_precision END"
 
-    def cell(expression):
-        text = f"COALESCE(({expression})::text, '')"
-        prefixes = ", ".join(sql_literal(prefix) for prefix in FORMULA_PREFIXES)
-        return f"CASE WHEN left({text}, 1) IN ({prefixes}) THEN '''' || {text} ELSE {text} END"
+    prefixes = ", ".join(sql_literal(prefix) for prefix in FORMULA_PREFIXES)
+
+    def cell(column):
+        guarded = f"'''' || {column}"
+        return f"CASE WHEN left({column}, 1) IN ({prefixes}) THEN {guarded} ELSE {column} END"
 
     separator = columns.MULTI_VALUE_SEPARATOR.replace("'", "''")
     distinct_sources = (
@@ -143,11 +145,18 @@ def event_export_sql(events=None) -> tuple[str, tuple]:
     }
     if list(expressions) != EVENT_COLUMNS:
         raise ImproperlyConfigured("event_export_sql must give the columns of columns.EVENT.")
+    # Each cell's text is computed once, in a subquery kept apart (OFFSET 0): written into
+    # the formula guard directly, PostgreSQL would run its subqueries twice per row.
+    texts = ", ".join(
+        f"COALESCE(({expression})::text, '') AS c{index}"
+        for index, expression in enumerate(expressions.values())
+    )
     sql = (
-        f"SELECT {', '.join(cell(expression) for expression in expressions.values())} "
+        f"SELECT {', '.join(cell(f'c{index}') for index in range(len(expressions)))} "
+        f"FROM (SELECT {texts}, o.slug AS sort_o, e.uid AS sort_e "
         "FROM closures_event e JOIN closures_organisation o ON o.id = e.organisation_id "
-        f"WHERE e.id IN ({ids_sql}) "
-        'ORDER BY o.slug COLLATE "C", e.uid COLLATE "C"'
+        f"WHERE e.id IN ({ids_sql}) OFFSET 0) AS t "
+        'ORDER BY sort_o COLLATE "C", sort_e COLLATE "C"'
     )
     return sql, params
 

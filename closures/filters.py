@@ -23,6 +23,7 @@ from .models import (
     EventType,
     Organisation,
     OrganisationType,
+    PublicEventFacet,
     ReasonCategory,
     Status,
 )
@@ -192,7 +193,7 @@ class RegistryFilterSet(django_filters.FilterSet):
         event_condition = self.event_condition()
         if event_condition is None:
             return queryset
-        matching_events = Event.objects.public_regardless_of_organisation().filter(
+        matching_events = Event.objects.public().filter(
             event_condition, organisation=OuterRef("pk")
         )
         return queryset.filter(Exists(matching_events))
@@ -278,20 +279,78 @@ class RegistryFilterSet(django_filters.FilterSet):
 
     def count_facet_group(self, names: list[str]) -> dict[str, dict[str, int]]:
         """Count the named facets over the rows this filterset selects."""
-        counts = {}
         organisation_facets = [name for name in names if name in self.ORGANISATION_FACETS]
-        if organisation_facets:
-            fields = [self.ORGANISATION_FACETS[name] for name in organisation_facets]
-            rows = self.qs.order_by().values(*fields).annotate(n=Count("pk"))
-            for name, field in zip(organisation_facets, fields, strict=True):
-                facet = counts.setdefault(name, {})
-                for row in rows:
-                    facet[row[field]] = facet.get(row[field], 0) + row["n"]
+        fields = [self.ORGANISATION_FACETS[name] for name in organisation_facets]
         event_facets = [name for name in names if name in self.EVENT_FACETS]
-        if event_facets:
-            events = self.filter_events(Event.objects.public())
-            counts.update(event_facet_counts(events, event_facets))
+        # Without an event criterion any public event counts: each organisation's values
+        # are stored, one row each.
+        stored = bool(event_facets) and self.event_condition() is None
+        # A search scans every organisation: make the selection once for both counts. (Kept
+        # whole, the 100,000 rows of an unsearched listing cost more than a second look.)
+        searched = any(self.form.cleaned_data.get(name) for name in ("q", "search"))
+        if fields and stored and searched and connections[self.qs.db].vendor == "postgresql":
+            rows, counts = selection_and_stored_counts(self.qs, fields, event_facets)
+        else:
+            rows = self.qs.order_by().values(*fields).annotate(n=Count("pk")) if fields else []
+            if stored:
+                counts = stored_facet_counts(self.qs, event_facets)
+            elif event_facets:
+                events = self.filter_events(Event.objects.public())
+                counts = event_facet_counts(events, event_facets)
+            else:
+                counts = {}
+        for name, field in zip(organisation_facets, fields, strict=True):
+            facet = counts.setdefault(name, {})
+            for row in rows:
+                facet[row[field]] = facet.get(row[field], 0) + row["n"]
         return counts
+
+
+def selection_and_stored_counts(organisations, fields: list[str], names: list[str]):
+    """The organisation facets' grouped rows and the stored event facets' counts in one
+    statement, the selection made once."""
+    connection = connections[organisations.db]
+    quote = connection.ops.quote_name
+    selection, params = organisations.order_by().values("pk", *fields).query.sql_with_params()
+    # Columns named here: values() may alias them (the key as "pk").
+    columns = ", ".join(f"c{index}" for index in range(len(fields)))
+    facets = quote(PublicEventFacet._meta.db_table)
+    statement = (
+        f"WITH s (k, {columns}) AS MATERIALIZED ({selection}) "
+        f"SELECT 'organisation', {columns}, NULL, NULL, COUNT(*) FROM s GROUP BY {columns} "
+        f"UNION ALL SELECT 'event', {', '.join('NULL' for _ in fields)}, f.facet, f.value, "
+        f"COUNT(*) FROM {facets} f JOIN s ON s.k = f.organisation_id "
+        f"WHERE f.facet IN ({', '.join('%s' for _ in names)}) GROUP BY f.facet, f.value"
+    )
+    rows, counts = [], {name: {} for name in names}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, (*params, *names))
+        for kind, *values, facet, value, n in cursor.fetchall():
+            if kind == "organisation":
+                rows.append({**dict(zip(fields, values, strict=True)), "n": n})
+            else:
+                counts[facet][value] = n
+    return rows, counts
+
+
+def stored_facet_counts(organisations, names: list[str]) -> dict[str, dict[str, int]]:
+    """Count organisations per value of each event facet from `PublicEventFacet`.
+
+    The same counts as `event_facet_counts` over all public events of these organisations,
+    in one grouped count over one row per organisation and value.
+    """
+    rows = (
+        PublicEventFacet.objects.filter(
+            facet__in=names, organisation__in=organisations.order_by().values("pk")
+        )
+        .values("facet", "value")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {name: {} for name in names}
+    for row in rows:
+        counts[row["facet"]][row["value"]] = row["n"]
+    return counts
 
 
 def event_facet_counts(events, names: list[str]) -> dict[str, dict[str, int]]:

@@ -123,7 +123,7 @@ class OrganisationListView(ListView):
     )
 
     def get_queryset(self):
-        public_events = Event.objects.public_regardless_of_organisation().chronological()
+        public_events = Event.objects.public().chronological()
         organisations = (
             Organisation.objects.public()
             .for_listing()

@@ -310,9 +310,13 @@ def import_preview_dir(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts with empty throttle counters and host slots."""
+    """Each test starts with empty throttle counters and host slots, and no data version
+    remembered from a request another test made outside the client (a RequestFactory's)."""
     from django.core.cache import cache
 
+    from closures.caching import request_version
+
+    request_version.set(None)
     cache.clear()
     yield
     cache.clear()

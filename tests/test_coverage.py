@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from closures import coverage
 from closures.models import DecisionSource, EntryDecision, Organisation, ReviewState, TrackerEntry
+from closures.services import refresh_organisation
 from closures.tracker_import import import_trackers
 from tests.test_tracker_import import entry_row, write_trackers
 
@@ -133,6 +134,7 @@ def test_publishing_the_hidden_record_moves_its_entry_into_the_registry(compared
     hidden = Organisation.objects.get(slug="hidden-union")
     hidden.embargoed = False
     hidden.save()
+    refresh_organisation(organisation_id=hidden.pk)  # as lifting an embargo does
     figures = {tracker.slug: tracker for tracker in coverage.coverage_table()}
     assert figures["list-a"].in_registry == 2
 

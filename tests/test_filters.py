@@ -3,6 +3,7 @@ from django.db import connection
 
 from closures.filters import RegistryFilterSet
 from closures.models import Event, EventType, Organisation, Status
+from closures.models.organisation_queries import doubled
 
 
 def slugs(params):
@@ -19,6 +20,10 @@ def slugs(params):
         ("HKCTU", ["hkctu"]),
         ("Confederation of Trade", ["hkctu"]),
         ("蘋果", ["apple-daily"]),
+        # Shorter than a trigram: PostgreSQL finds them through the doubled text.
+        ("工會", ["hkctu"]),
+        ("蘋", ["apple-daily"]),
+        ("果 聯盟", []),
         ("free work", ["amnesty"]),
         ("secret plan", []),
         ("hidden", []),
@@ -28,6 +33,15 @@ def slugs(params):
 )
 def test_search_covers_both_languages_aliases_acronyms_and_reasons(scenario, query, expected):
     assert slugs({"q": query}) == expected
+
+
+def test_a_doubled_word_is_in_the_doubled_text_exactly_where_the_word_is_in_the_text():
+    text = "香港職工會聯盟\nHKCTU"
+    for word in ["工會", "職", "會聯", "CT", "港職工"]:
+        assert doubled(word) in doubled(text)
+    for word in ["會工", "港工", "TC"]:
+        assert doubled(word) not in doubled(text)
+    assert doubled("aa") in doubled("aaa")
 
 
 def test_search_text_follows_aliases_and_event_visibility(scenario):

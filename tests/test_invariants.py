@@ -9,6 +9,8 @@ step checks what must always hold:
   here from the raw rows, not by the gate under test): in `Organisation.objects.public()`, the
   API lists, the CSV exports and the listing's counts;
 - every organisation's derived status, latest date and search text are what its events give;
+- the stored public flags (what the gate reads) and the stored event facet values (what the
+  listing counts) are exactly what the rule gives from the raw rows;
 - no record was ever published by the person who submitted it, unless a superuser;
 - a refused step wrote nothing, a dry run wrote nothing and predicted the import exactly.
 
@@ -44,6 +46,7 @@ from closures.models import (
     Citation,
     Event,
     Organisation,
+    PublicEventFacet,
     ReviewState,
     Source,
     derive_status,
@@ -286,6 +289,15 @@ class CurationMachine(RuleBasedStateMachine):
             admin.site._registry[model].delete_model(None, record)
 
     @rule(index=indexes)
+    def remove_an_events_citations_in_its_form(self, index):
+        """The citation inline's deletions, then the form's refresh: the event, and so the
+        record, may stop being public."""
+        event = self.pick(Event, index)
+        if event is not None:
+            Citation.objects.filter(event=event).delete()
+            services.refresh_organisation(organisation_id=event.organisation_id)
+
+    @rule(index=indexes)
     def bulk_delete_events_in_the_admin(self, index):
         event = self.pick(Event, index)
         if event is not None:
@@ -354,6 +366,20 @@ class CurationMachine(RuleBasedStateMachine):
         assert sum(counts["event_type"].values()) == len(
             {(row.organisation_id, row.event_type) for row in shown_events}
         )
+
+    @invariant()
+    def stored_public_flags_and_facets_are_what_the_rule_gives(self):
+        organisations, events = self.expected_public()
+        flagged = Organisation.objects.filter(is_public=True).values_list("slug", flat=True)
+        assert set(flagged) == organisations
+        assert set(Event.objects.filter(is_public=True).values_list("uid", flat=True)) == events
+        assert set(Organisation.objects.public_by_rule().values_list("slug", flat=True)) == (
+            organisations
+        )
+        assert set(Event.objects.public_by_rule().values_list("uid", flat=True)) == events
+        shown = Event.objects.filter(uid__in=events)
+        stored = PublicEventFacet.objects.values_list("organisation_id", "facet", "value")
+        assert set(stored) == PublicEventFacet.values_from_events(shown)
 
     @invariant()
     def derived_fields_are_what_the_events_give(self):

@@ -124,6 +124,8 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
     search_fields = ["search_text"]
     show_full_result_count = False
     paginator = KeysFirstPaginator
+    # Rendering a row costs more than finding it: fifty keep a page quick to draw.
+    list_per_page = 50
     readonly_fields = [
         "current_status",
         "current_status_unconfirmed",

@@ -12,8 +12,10 @@ and `closures.models.DestinationCountries`).
 
 from ..duplicates import DuplicateFinder
 from .event import Event, EventQuerySet, Reason, date_pair_constraint
+from .facet import PublicEventFacet
 from .organisation import (
     Alias,
+    DoubledCharacters,
     EnglishSearchVector,
     Organisation,
     OrganisationQuerySet,
@@ -77,6 +79,7 @@ __all__ = [
     "Confidence",
     "DecisionSource",
     "DestinationCountries",
+    "DoubledCharacters",
     "DuplicateFinder",
     "EnglishSearchVector",
     "EntryDecision",
@@ -90,6 +93,7 @@ __all__ = [
     "RegistryVersion",
     "OrganisationType",
     "PublicEntryStatus",
+    "PublicEventFacet",
     "Reason",
     "ReasonCategory",
     "Release",

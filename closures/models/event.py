@@ -61,9 +61,17 @@ class EventQuerySet(models.QuerySet):
         )
 
     def public(self):
-        """Return the events the public may see: public in themselves, of a public organisation."""
+        """Return the events the public may see: public in themselves, of a public organisation.
+
+        Reads the stored `is_public` (see `OrganisationQuerySet.public()`), with the event's
+        own state and embargo checked again on the row.
+        """
+        return self.filter(is_public=True, review_state=ReviewState.PUBLISHED, embargoed=False)
+
+    def public_by_rule(self):
+        """The definition `is_public` is stored from."""
         return self.public_regardless_of_organisation().filter(
-            organisation__in=Organisation.objects.public()
+            organisation__in=Organisation.objects.public_by_rule()
         )
 
     def chronological(self):
@@ -228,11 +236,23 @@ class Event(Reviewable):
         ),
     )
 
+    is_public = models.BooleanField(
+        _("public"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "Whether the public sees the event: published, not embargoed, cited, and of a "
+            "public organisation. Kept by the registry after every change."
+        ),
+    )
     # What the last import wrote, per column: see closures/services/import_merge.py. Not
     # content: kept out of the history, the admin forms and every public channel.
     import_baseline = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords(m2m_fields=[reasons], excluded_fields=["import_baseline"])
+    # Whether it is public is derived, not a curator's change.
+    history = HistoricalRecords(
+        m2m_fields=[reasons], excluded_fields=["import_baseline", "is_public"]
+    )
     objects = EventQuerySet.as_manager()
 
     # Public texts written in both languages; the admin lists the ones given in one only.

@@ -16,7 +16,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .organisation_queries import EnglishSearchVector, OrganisationQuerySet, normalise_text  # noqa: F401
+from .organisation_queries import (  # noqa: F401
+    DoubledCharacters,
+    EnglishSearchVector,
+    OrganisationQuerySet,
+    normalise_text,
+)
 from .reviewable import Reviewable
 from .taxonomies import (
     CLOSURE_STATUS_BY_FINALITY,
@@ -140,6 +145,13 @@ class Organisation(Reviewable):
         db_persist=True,
         verbose_name=_("search words"),
     )
+    # Each character twice, trigram-indexed: a search for two characters (沙田) uses an index.
+    search_text_doubled = models.GeneratedField(
+        expression=DoubledCharacters("search_text"),
+        output_field=models.TextField(),
+        db_persist=True,
+        verbose_name=_("search text, characters doubled"),
+    )
     first_published_at = models.DateTimeField(
         _("first published"),
         null=True,
@@ -178,11 +190,22 @@ class Organisation(Reviewable):
             "record's address and tombstone say only that it is no longer public."
         ),
     )
+    is_public = models.BooleanField(
+        _("public"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "Whether the public sees the record: published, not embargoed, and with a "
+            "published, not embargoed, cited event. Kept by the registry after every change."
+        ),
+    )
     # What the last import wrote, per column: see closures/services/import_merge.py. Not
     # content: kept out of the history, the admin forms and every public channel.
     import_baseline = models.JSONField(default=dict, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["search_vector", "import_baseline"])
+    history = HistoricalRecords(
+        excluded_fields=["search_vector", "search_text_doubled", "import_baseline", "is_public"]
+    )
     objects = OrganisationQuerySet.as_manager()
 
     DERIVED_FIELDS = [

@@ -28,8 +28,18 @@ class OrganisationQuerySet(models.QuerySet):
         """Return what the public may see: published, not embargoed, with a cited event.
 
         Every public channel (pages, search, counts, charts, feeds, API, exports, releases)
-        starts from this queryset.
+        starts from this queryset. It reads the stored `is_public`, which
+        `refresh_organisation` sets from `public_by_rule()` in the transaction of every
+        change, so the gate is one indexed column instead of a search through every
+        record's events and citations. The record's own state and embargo are checked
+        again: they are on the row, cost nothing, and hide a record even from a write that
+        has not been refreshed yet.
         """
+        return self.filter(is_public=True, review_state=ReviewState.PUBLISHED, embargoed=False)
+
+    def public_by_rule(self):
+        """The definition `is_public` is stored from: published, not embargoed, and with an
+        event that is published, not embargoed and cited."""
         from .source import Citation
 
         cited_public_event = Citation.objects.filter(
@@ -130,9 +140,14 @@ class OrganisationQuerySet(models.QuerySet):
         if not text:
             return self
         substring = Q()
+        postgresql = connections[self.db].vendor == "postgresql"
         for word in dict.fromkeys(text.split()):
             substring &= Q(search_text__icontains=word)
-        if connections[self.db].vendor != "postgresql":
+            if postgresql and len(word) < TRIGRAM:
+                # Too short for a trigram (沙田): its doubled form is long enough, and is found
+                # in the doubled text exactly where the word is in the text.
+                substring &= Q(search_text_doubled__icontains=doubled(word))
+        if not postgresql:
             return self.filter(substring)
         query = SearchQuery(text, config="english", search_type="websearch")
         return (
@@ -140,6 +155,26 @@ class OrganisationQuerySet(models.QuerySet):
             .annotate(search_rank=SearchRank(F("search_vector"), query))
             .order_by("-search_rank", "name_en", "slug")
         )
+
+
+TRIGRAM = 3
+
+
+def doubled(text: str) -> str:
+    """Each character twice: 沙田 → 沙沙田田, which holds two trigrams where 沙田 holds none."""
+    return "".join(character * 2 for character in text)
+
+
+@deconstructible(path="closures.models.DoubledCharacters")
+class DoubledCharacters(Func):
+    """`doubled()` in SQL on PostgreSQL; on SQLite, whose search scans the text, the text."""
+
+    function = "regexp_replace"
+    template = r"%(function)s(%(expressions)s, '(.)', '\1\1', 'g')"
+    output_field = models.TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
 
 
 @deconstructible(path="closures.models.EnglishSearchVector")

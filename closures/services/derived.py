@@ -3,18 +3,20 @@
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Citation, Organisation
+from ..models import Citation, Event, Organisation, PublicEventFacet
 from .public_view import NOT_YET_COMPUTED, public_fingerprint, public_view_changed
 
 PUBLIC_VIEW_FIELDS = ["public_fingerprint", "public_changed_at", "first_published_at"]
 
 
 def refresh_organisation(*, organisation_id: int) -> Organisation:
-    """Recompute derived status, dates and search text, and the record's public view.
+    """Recompute derived status, dates and search text, whether it is public, and its view.
 
-    The public-change time moves only when the fingerprint of what the public sees differs
-    from the stored one; `first_published_at` is set the first time the record becomes
-    public, never by a step that leaves it hidden (an embargoed record, hidden events).
+    The stored public flags of the record and its events are set first, from the rule
+    itself: the public view (and every public channel) reads them. The public-change time
+    moves only when the fingerprint of what the public sees differs from the stored one;
+    `first_published_at` is set the first time the record becomes public, never by a step
+    that leaves it hidden (an embargoed record, hidden events).
     """
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
@@ -25,6 +27,7 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
         if changed_fields:
             # The fingerprint reads the derived fields (the public status) from the database.
             organisation.save_without_historical_record(update_fields=changed_fields)
+        organisation.is_public = store_public_flags(organisation_id)
         fingerprint = public_fingerprint(organisation_id)
         if organisation.public_fingerprint == NOT_YET_COMPUTED:
             # Filled by the migration that introduced it: take the baseline, move nothing.
@@ -40,6 +43,25 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
             organisation.save_without_historical_record(update_fields=PUBLIC_VIEW_FIELDS)
             public_view_changed(organisation)
     return organisation
+
+
+def store_public_flags(organisation_id: int) -> bool:
+    """Set `is_public` of the organisation and its events from the rule, and the facet
+    values of its public events; return whether the organisation is public.
+
+    Written with `update()`: derived, not a curator's change, so no history and no
+    `updated_at`. Only rows whose flag differs are written.
+    """
+    public = Organisation.objects.public_by_rule().filter(pk=organisation_id).exists()
+    Organisation.objects.filter(pk=organisation_id).exclude(is_public=public).update(
+        is_public=public
+    )
+    events = Event.objects.filter(organisation_id=organisation_id)
+    shown = events.public_regardless_of_organisation() if public else events.none()
+    events.filter(is_public=False, pk__in=shown.values("pk")).update(is_public=True)
+    events.filter(is_public=True).exclude(pk__in=shown.values("pk")).update(is_public=False)
+    PublicEventFacet.store_for(organisation_id)
+    return public
 
 
 def refresh_organisations_citing(*, source_id: int) -> None:

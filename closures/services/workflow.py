@@ -266,7 +266,7 @@ def _refresh_after_step(record: Reviewable) -> None:
     organisation_id = record.pk if isinstance(record, Organisation) else record.organisation_id
     refreshed = refresh_organisation(organisation_id=organisation_id)
     if isinstance(record, Organisation):
-        for name in (*Organisation.DERIVED_FIELDS, *PUBLIC_VIEW_FIELDS):
+        for name in (*Organisation.DERIVED_FIELDS, *PUBLIC_VIEW_FIELDS, "is_public"):
             setattr(record, name, getattr(refreshed, name))
 
 

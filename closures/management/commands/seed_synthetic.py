@@ -16,6 +16,7 @@ from closures.models import (
     EventType,
     Organisation,
     OrganisationType,
+    PublicEventFacet,
     Reason,
     ReasonCategory,
     ReviewState,
@@ -145,6 +146,8 @@ class Command(BaseCommand):
             elif Organisation.objects.filter(slug__startswith=SLUG_PREFIX).exists():
                 raise CommandError("Synthetic records exist already; use --replace.")
             totals = self.create(organisations, random.Random(seed))
+            # The listing's facet counts read them; bulk creation bypassed their upkeep.
+            PublicEventFacet.rebuild_all()
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Created {totals['organisations']} organisations, {totals['events']} events, "
@@ -159,6 +162,7 @@ class Command(BaseCommand):
         for queryset in (
             Citation.objects.filter(event__in=events),
             Event.reasons.through.objects.filter(event__in=events),
+            PublicEventFacet.objects.filter(organisation__in=synthetic),
             Source.objects.filter(url__startswith=SOURCE_URL_PREFIX),
             events,
             synthetic,
@@ -222,6 +226,7 @@ class Command(BaseCommand):
             acronym=f"S{number}",
             org_type=kind,
             review_state=ReviewState.PUBLISHED,
+            is_public=True,  # published with cited events: what refresh_organisation stores
             first_published_at=now,
             public_changed_at=now,
         )
@@ -251,6 +256,7 @@ class Command(BaseCommand):
                     stated_reason_zh=f"指{TRADES_ZH[trade]}受壓。",
                     confidence=rng.choice(Confidence.values),
                     review_state=ReviewState.PUBLISHED,
+                    is_public=True,
                 )
             )
         status, unconfirmed = status_from_events(events)
