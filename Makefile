@@ -64,7 +64,7 @@ check:
 
 # Production-like environment: DEBUG off, a strong key, the https-only protections on.
 check-deploy:
-	DJANGO_DEBUG=false DJANGO_HTTPS=true \
+	DJANGO_DEBUG=false DJANGO_HTTPS=true REGISTRY_CORRECTIONS_EMAIL=corrections@registry.example \
 	DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	$(MANAGE) check --deploy --fail-level WARNING
 
