@@ -1,5 +1,6 @@
 """Drive the system Chromium through search, filters, a record and the language switch."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,19 +15,32 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by test
-    # teardown are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser():
+    """Chromium for one test, started after its database is set up and closed before.
+
+    Not one per module: while Playwright's sync API holds its event loop in this thread,
+    Django hands out connections per async context, and the serialized rollback that
+    restores the migrations' rows (reasons, groups) after a transactional test finds no
+    saved contents on them. The live server is shared by the whole session.
+    """
+    # The ORM calls made by test teardown are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
         )
-        context = browser.new_context(java_script_enabled=False, locale="en-GB")
-        yield context.new_page()
-        browser.close()
+        yield chromium
+        chromium.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def browser_page(browser):
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture
@@ -73,26 +87,20 @@ WIDTHS = (1280, 390)
 
 
 @pytest.fixture
-def browser():
-    import os
+def page_at(browser):
+    """Open a page at a window width; its context closes with the test."""
+    contexts = []
 
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+    def open_page(width):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, java_script_enabled=False
         )
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        contexts.append(context)
+        return context.new_page()
 
-
-def page_at(browser, width):
-    context = browser.new_context(
-        viewport={"width": width, "height": 900}, java_script_enabled=False
-    )
-    return context.new_page()
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 def overflow(page) -> int:
@@ -108,8 +116,8 @@ def overflow(page) -> int:
         ("zh-hant", "蘋果日報（Apple Daily），傳媒機構，於2022年6月24日停止運作。"),
     ],
 )
-def test_record_opens_with_its_lede(live_server, records, browser, width, language, lede):
-    page = page_at(browser, width)
+def test_record_opens_with_its_lede(live_server, records, page_at, width, language, lede):
+    page = page_at(width)
     page.goto(f"{live_server.url}/{language}/organisations/apple-daily/")
     shown = page.locator("p.lede")
     assert shown.is_visible()
@@ -123,9 +131,9 @@ def test_record_opens_with_its_lede(live_server, records, browser, width, langua
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language, union", [("en", "trade union"), ("zh-hant", "工會")])
 def test_applied_filters_are_chips_and_on_a_phone_the_results_come_first(
-    live_server, records, browser, width, language, union
+    live_server, records, page_at, width, language, union
 ):
-    page = page_at(browser, width)
+    page = page_at(width)
     page.goto(f"{live_server.url}/{language}/organisations/?org_type=union&org_type=media")
     chips = page.locator(".chips .chip")
     assert chips.count() == 2
@@ -150,9 +158,9 @@ def test_applied_filters_are_chips_and_on_a_phone_the_results_come_first(
     "language, says", [("en", "No organisation matches “zzz”"), ("zh-hant", "沒有組織符合「zzz」")]
 )
 def test_an_empty_search_says_what_to_try_and_offers_no_download(
-    live_server, records, browser, width, language, says
+    live_server, records, page_at, width, language, says
 ):
-    page = page_at(browser, width)
+    page = page_at(width)
     page.goto(f"{live_server.url}/{language}/organisations/?q=zzz")
     empty = page.locator(".empty")
     assert says in empty.inner_text()
@@ -162,8 +170,8 @@ def test_an_empty_search_says_what_to_try_and_offers_no_download(
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_language_switch_keeps_the_record_and_the_filters(live_server, records, browser, width):
-    page = page_at(browser, width)
+def test_language_switch_keeps_the_record_and_the_filters(live_server, records, page_at, width):
+    page = page_at(width)
     page.goto(f"{live_server.url}/en/organisations/?org_type=union")
     page.get_by_role("navigation", name="Language").get_by_role("link").click()
     assert page.url.endswith("/zh-hant/organisations/?org_type=union")
@@ -191,10 +199,10 @@ def curated_slugs(db):
 
 
 def test_every_curated_record_fits_a_390_px_screen_in_both_languages(
-    live_server, curated_slugs, browser
+    live_server, curated_slugs, page_at
 ):
     assert len(curated_slugs) > 50
-    page = page_at(browser, 390)
+    page = page_at(390)
     too_wide = []
     for slug in curated_slugs:
         for language in ("en", "zh-hant"):

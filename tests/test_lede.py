@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from closures.lede import record_lede
-from closures.models import Confidence, EventType
+from closures.models import Confidence, EventType, SourceType
 from closures.services import refresh_organisation
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -161,3 +161,111 @@ def test_names_are_one_line_with_the_other_language_marked(client, scenario):
     assert '<span class="acronym">HKCTU</span>' in line
     assert '<span lang="en">Confederation of Trade Unions</span>' in line
     assert "English name" not in html
+
+
+def lede_for(organisation, language="en"):
+    """The lede as the record page builds it: public events in time order, public parent."""
+    events = organisation.events.public_regardless_of_organisation().chronological()
+    parent = organisation.public_parent()
+    with translation.override(language):
+        return record_lede(organisation, events, parent=parent)
+
+
+def test_a_short_description_says_who_they_were_and_is_not_repeated_below(
+    client, make_public_organisation
+):
+    organisation = make_public_organisation(
+        slug="daily",
+        name_en="Example Daily",
+        name_zh="例子日報",
+        org_type="media",
+        description_en="A pro-democracy newspaper founded in 1995.",
+        description_zh="1995年創刊的民主派報章。",
+        event={"event_type": EventType.CEASED_OPERATIONS, "stated_reason_en": ""},
+    )
+    assert lede_for(organisation).startswith(
+        "Example Daily (例子日報), a pro-democracy newspaper founded in 1995, ceased operations "
+        "on 25 Sep 2021."
+    )
+    assert lede_for(organisation, "zh-hant").startswith(
+        "例子日報（Example Daily），1995年創刊的民主派報章，於2021年9月25日停止運作。"
+    )
+    html = client.get("/en/organisations/daily/").content.decode()
+    assert html.count("a pro-democracy newspaper founded in 1995") == 3  # lede, meta, og
+    assert '<p class="description">' not in html
+
+
+def test_a_description_of_several_sentences_stays_in_its_own_paragraph(
+    client, make_public_organisation
+):
+    organisation = make_public_organisation(
+        slug="long-story",
+        name_en="Long Story Union",
+        org_type="union",
+        description_en="A union of bus drivers. It also ran a credit society.",
+    )
+    assert lede_for(organisation).startswith("Long Story Union (組織")
+    assert ", a trade union, disbanded" in lede_for(organisation)
+    html = client.get("/en/organisations/long-story/").content.decode()
+    assert (
+        '<p class="description">A union of bus drivers. It also ran a credit society.</p>' in html
+    )
+
+
+def test_lede_names_the_public_parent_and_never_a_hidden_one(
+    make_public_organisation, make_organisation
+):
+    parent = make_public_organisation(name_en="University Students' Union", name_zh="")
+    college = make_public_organisation(
+        name_en="College Union", name_zh="", org_type="student_union", parent_organisation=parent
+    )
+    assert lede_for(college).startswith(
+        "College Union, a student union within University Students' Union, disbanded"
+    )
+    hidden = make_organisation(name_en="Hidden Parent")
+    orphan = make_public_organisation(
+        name_en="Orphan Union", name_zh="", org_type="union", parent_organisation=hidden
+    )
+    assert "Hidden Parent" not in lede_for(orphan)
+
+
+def test_lede_says_on_whose_word_when_a_source_is_first_hand(make_public_organisation):
+    organisation = make_public_organisation(name_en="Own Word Union", name_zh="")
+    source = organisation.events.get().citations.get().source
+    source.source_type = SourceType.OWN_STATEMENT
+    source.save()
+    assert lede_for(organisation).endswith("— 1 source, including its own statement")
+    assert lede_for(organisation, "zh-hant").endswith("——1個來源，包括組織本身的聲明")
+
+
+def test_a_later_low_confidence_report_does_not_displace_the_confirmed_step(
+    make_public_organisation, make_event
+):
+    """The lede tells the step that sets the status, so the two never disagree."""
+    organisation = make_public_organisation(name_en="Steady Union", name_zh="", org_type="union")
+    make_event(
+        organisation,
+        event_type=EventType.RELOCATED,
+        destination_country="GB",
+        confidence=Confidence.LOW,
+        effective_on=dt.date(2022, 1, 1),
+    )
+    organisation = refresh_organisation(organisation_id=organisation.pk)
+    assert organisation.public_status == "disbanded"
+    lede = lede_for(organisation)
+    assert lede.startswith("Steady Union, a trade union, disbanded on 25 Sep 2021.")
+    assert "reportedly" not in lede
+
+
+def test_pressure_alone_tells_the_latest_pressure(make_public_organisation):
+    organisation = make_public_organisation(
+        name_en="Raided Group",
+        name_zh="",
+        org_type="political_group",
+        event={"event_type": EventType.RAID, "stated_reason_en": ""},
+    )
+    assert organisation.public_status == "active"
+    assert (
+        lede_for(organisation)
+        == "Raided Group, a political group, was raided on 25 Sep 2021. — 1 source"
+    )
