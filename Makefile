@@ -24,9 +24,11 @@ setup: uv
 migrate:
 	$(MANAGE) migrate --noinput
 
+# The first release too, so a fresh install has something citable (none if nothing changed).
 data:
 	$(MANAGE) import_registry fixtures/registry.csv --publish
 	$(MANAGE) import_trackers fixtures/trackers
+	$(MANAGE) build_release --if-changed
 
 serve:
 	$(MANAGE) runserver 127.0.0.1:$(PORT)

@@ -122,6 +122,9 @@ class RegistryAdminSite(admin.AdminSite):
     site_header = "Hong Kong Civil Society Closures Registry"
     site_title = "Closures Registry admin"
     index_title = "Curation"
+    # At 1280 px the app sidebar took a quarter of the width and pushed the changelists'
+    # embargo and update columns out of sight; the breadcrumbs and index lead everywhere.
+    enable_nav_sidebar = False
 
     def has_permission(self, request):
         return super().has_permission(request) and request.user.is_verified()
