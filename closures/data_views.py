@@ -6,7 +6,7 @@ Every count here starts from the public querysets, as the exports do.
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -36,10 +36,13 @@ class DataView(TemplateView):
     def get_context_data(self, **kwargs):
         release_list = list(Release.objects.all())
         latest = release_list[0] if release_list else None
-        organisations = Organisation.objects.public()
+        # Only public data moves this time: a hidden edit never dates the exports.
+        organisations = Organisation.objects.public().aggregate(
+            count=Count("pk"), updated=Max("public_changed_at")
+        )
         counts = {
             "events": Event.objects.public().count(),
-            "organisations": organisations.count(),
+            "organisations": organisations["count"],
             "sources": Source.objects.public().count(),
         }
         events_csv = self.request.build_absolute_uri(
@@ -60,8 +63,7 @@ class DataView(TemplateView):
                 }
                 for name, what in EXPORT_DESCRIPTIONS.items()
             ],
-            # Only public data moves this time: a hidden edit never dates the exports.
-            updated=organisations.aggregate(latest=Max("public_changed_at"))["latest"],
+            updated=organisations["updated"],
             rate_limit=rate_limit_text(settings.API_ANONYMOUS_RATE),
             events_csv=events_csv,
             api_url=self.request.build_absolute_uri(reverse("api:organisation-list")),

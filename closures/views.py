@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Max, Prefetch
+from django.db.models import Count, Max, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -454,11 +454,12 @@ class OverviewView(TemplateView):
             "quarter_chart": charts.quarter_columns(quarters),
             # A phone shows the last three years without scrolling sideways.
             "recent_quarter_chart": charts.quarter_columns(quarters[-12:], width=360, height=240),
-            "closure_steps": closure_steps.count(),
-            "moved_abroad": closure_steps.filter(event_type=EventType.RELOCATED)
-            .values("organisation")
-            .distinct()
-            .count(),
+            **closure_steps.aggregate(
+                closure_steps=Count("pk"),
+                moved_abroad=Count(
+                    "organisation", filter=Q(event_type=EventType.RELOCATED), distinct=True
+                ),
+            ),
             "busiest": max(quarters, key=lambda row: row["total"], default=None),
             # Only public data moves this time: a hidden edit never dates the figures.
             "data_as_of": organisations.aggregate(latest=Max("public_changed_at"))["latest"],
