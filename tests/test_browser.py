@@ -210,3 +210,20 @@ def test_every_curated_record_fits_a_390_px_screen_in_both_languages(
             if overflow(page) > 0:
                 too_wide.append((language, slug, overflow(page)))
     assert too_wide == []
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_the_overview_listing_data_and_about_pages_fit_a_390_px_screen(
+    live_server, records, page_at, language
+):
+    page = page_at(390)
+    too_wide = []
+    for path in ("", "organisations/", "organisations/?q=zzz", "data/", "about/"):
+        page.goto(f"{live_server.url}/{language}/{path}")
+        if overflow(page) > 0:
+            too_wide.append((path, overflow(page)))
+    assert too_wide == []
+    # A phone gets the chart of the recent years, not the wide one that would scroll sideways.
+    page.goto(f"{live_server.url}/{language}/")
+    assert page.locator(".chart-recent").is_visible()
+    assert not page.locator(".chart-wide").is_visible()
