@@ -24,9 +24,11 @@ setup: uv
 migrate:
 	$(MANAGE) migrate --noinput
 
+# The first release too, so a fresh install has something citable (none if nothing changed).
 data:
 	$(MANAGE) import_registry fixtures/registry.csv --publish
 	$(MANAGE) import_trackers fixtures/trackers
+	$(MANAGE) build_release --if-changed
 
 serve:
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
@@ -64,7 +66,7 @@ check:
 
 # Production-like environment: DEBUG off, a strong key, the https-only protections on.
 check-deploy:
-	DJANGO_DEBUG=false DJANGO_HTTPS=true \
+	DJANGO_DEBUG=false DJANGO_HTTPS=true REGISTRY_CORRECTIONS_EMAIL=corrections@registry.example \
 	DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	$(MANAGE) check --deploy --fail-level WARNING
 

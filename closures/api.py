@@ -13,7 +13,12 @@ from django.utils import timezone, translation
 from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
@@ -43,6 +48,7 @@ from .serializers import (
     OrganisationSerializer,
     ReleaseSerializer,
     SourceSerializer,
+    TaxonomiesSerializer,
     WithdrawnSerializer,
 )
 
@@ -170,6 +176,24 @@ class RegistryOrdering(OrderingFilter):
         return []
 
 
+def example_id(name: str, value: str, description: str):
+    """Document a detail's ID with one that exists in the curated data, so "Try it" works."""
+    return extend_schema_view(
+        retrieve=extend_schema(
+            parameters=[
+                OpenApiParameter(
+                    name,
+                    str,
+                    OpenApiParameter.PATH,
+                    description=description,
+                    examples=[OpenApiExample(value, value=value)],
+                )
+            ]
+        )
+    )
+
+
+@example_id("slug", "apple-daily", "The organisation's permanent ID.")
 class OrganisationViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     """Public organisations; a detail carries its public events and their citations."""
 
@@ -211,6 +235,7 @@ class OrganisationViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
         return OrganisationDetailSerializer if self.action == "retrieve" else OrganisationSerializer
 
 
+@example_id("uid", "hkctu-societies-removed", "The event's permanent ID.")
 class EventViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     """Public events, one per step on an organisation's timeline, with their citations."""
 
@@ -234,6 +259,7 @@ class EventViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
         return filterset.filter_events(events)
 
 
+@example_id("uid", "src-46f98800a674", "The source's permanent ID.")
 class SourceViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     """Sources cited by public events (those of the selected events, when filtered)."""
 
@@ -308,17 +334,7 @@ class TaxonomyView(APIView):
         "confidence": Confidence,
     }
 
-    @extend_schema(
-        responses={
-            200: {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "array",
-                    "items": {"$ref": "#/components/schemas/Choice"},
-                },
-            }
-        }
-    )
+    @extend_schema(responses={200: TaxonomiesSerializer})
     def get(self, request):
         return Response(
             {name: self.labelled(choices) for name, choices in self.VOCABULARIES.items()}

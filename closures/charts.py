@@ -4,9 +4,17 @@ The templates turn these shapes into <rect> and <text> elements; every chart is 
 table, so the SVG only has to be readable, not the one way to the numbers.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Dates the quarterly chart marks, so a reader sees closures against the two security laws.
+MILESTONES = (
+    (dt.date(2020, 6, 30), gettext_lazy("National Security Law")),
+    (dt.date(2024, 3, 19), gettext_lazy("Article 23 law")),
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class Chart:
     x_labels: list[tuple[float, float, str]] = field(default_factory=list)
     y_ticks: list[tuple[float, int]] = field(default_factory=list)
     baseline: float = 0
+    milestones: list[dict] = field(default_factory=list)
+    quarter_labels: list[dict] = field(default_factory=list)
 
 
 def nice_ticks(maximum: int, count: int = 4) -> list[int]:
@@ -49,13 +59,20 @@ def nice_ticks(maximum: int, count: int = 4) -> list[int]:
     return list(range(0, top + 1, step))
 
 
-def fill_quarters(rows: list[dict]) -> list[dict]:
-    """Add the empty quarters between the first and the last, so time runs evenly."""
+def quarter_of(day: dt.date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def fill_quarters(
+    rows: list[dict], *, since: dt.date | None = None, until: dt.date | None = None
+) -> list[dict]:
+    """Add the empty quarters between the first and `until` (else the last), so time runs
+    evenly and a quiet recent quarter shows as a zero rather than as the end of the story."""
     if not rows:
         return []
     known = {(row["year"], row["quarter"]): row for row in rows}
-    year, quarter = rows[0]["year"], rows[0]["quarter"]
-    last = (rows[-1]["year"], rows[-1]["quarter"])
+    year, quarter = min((rows[0]["year"], rows[0]["quarter"]), quarter_of(since or dt.date.max))
+    last = max((rows[-1]["year"], rows[-1]["quarter"]), quarter_of(until) if until else (0, 0))
     filled = []
     while (year, quarter) <= last:
         row = known.get((year, quarter), {"closed": 0, "left": 0})
@@ -67,6 +84,9 @@ def fill_quarters(rows: list[dict]) -> list[dict]:
                 "left": row["left"],
                 "total": row["closed"] + row["left"],
                 "label": _("%(year)s Q%(quarter)s") % {"year": year, "quarter": quarter},
+                "first_day": dt.date(year, 3 * quarter - 2, 1),
+                "last_day": dt.date(year + quarter // 4, 3 * quarter % 12 + 1, 1)
+                - dt.timedelta(days=1),
             }
         )
         year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
@@ -75,7 +95,7 @@ def fill_quarters(rows: list[dict]) -> list[dict]:
 
 def quarter_columns(quarters: list[dict], *, width=720, height=260) -> Chart:
     """Stack closures and relocations abroad in one column per quarter."""
-    left_margin, right_margin, bottom_margin, top_margin = 36, 30, 28, 10
+    left_margin, right_margin, bottom_margin, top_margin = 36, 30, 40, 24
     chart = Chart(width=width, height=height, baseline=height - bottom_margin)
     if not quarters:
         return chart
@@ -105,7 +125,24 @@ def quarter_columns(quarters: list[dict], *, width=720, height=260) -> Chart:
                 )
             )
         if row["quarter"] == 1 or index == 0:
-            chart.x_labels.append((x, chart.baseline + 18, str(row["year"])))
+            chart.x_labels.append((x, chart.baseline + 30, str(row["year"])))
+        chart.quarter_labels.append(
+            {
+                "x": round(x + bar_width / 2, 1),
+                "y": chart.baseline + 13,
+                "text": f"Q{row['quarter']}",
+                "row": row,
+                "slot_x": round(left_margin + index * slot, 1),
+                "slot": round(slot, 1),
+            }
+        )
+        for day, name in MILESTONES:
+            if row["first_day"] <= day <= row["last_day"]:
+                share = (day - row["first_day"]).days / (
+                    (row["last_day"] - row["first_day"]).days + 1
+                )
+                line_x = round(left_margin + (index + share) * slot, 1)
+                chart.milestones.append({"x": line_x, "label": str(name), "date": day})
     return chart
 
 

@@ -1,6 +1,8 @@
-"""System checks for how the database was created, which code cannot fix later."""
+"""System checks for what code cannot fix later: how the database was created, and the
+settings a public deployment needs."""
 
-from django.core.checks import Tags, Warning, register
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 
 
@@ -30,3 +32,18 @@ def trigram_search_needs_utf8_ctype(app_configs, databases=None, **kwargs):
                 )
             )
     return problems
+
+
+@register(Tags.security, deploy=True)
+def corrections_need_an_address(app_configs, **kwargs):
+    """Every page offers "Report a correction"; in production it must lead somewhere."""
+    if settings.DEBUG or settings.REGISTRY_CORRECTIONS_EMAIL.strip():
+        return []
+    return [
+        Error(
+            "REGISTRY_CORRECTIONS_EMAIL is not set: the site's “Report a correction” link "
+            "would name no address to write to.",
+            hint="Set REGISTRY_CORRECTIONS_EMAIL to the address curators read (see the README).",
+            id="closures.E002",
+        )
+    ]

@@ -1,13 +1,13 @@
 """Atom feed of public records, newest change first."""
 
 from django.contrib.syndication.views import Feed
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.urls import reverse_lazy
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Organisation
+from .lede import record_lede
+from .models import Citation, Event, Organisation
 
 FEED_LENGTH = 50
 
@@ -19,21 +19,29 @@ class LatestRecordsFeed(Feed):
     link = reverse_lazy("closures:organisation-list")
 
     def items(self):
-        return Organisation.objects.public().order_by(
-            F("public_changed_at").desc(nulls_last=True), "-pk"
-        )[:FEED_LENGTH]
+        # The summary is the record page's lede, written from the same public events.
+        public_events = (
+            Event.objects.public_regardless_of_organisation()
+            .chronological()
+            .prefetch_related(
+                "reasons",
+                Prefetch("citations", queryset=Citation.objects.select_related("source")),
+            )
+        )
+        return (
+            Organisation.objects.public()
+            .order_by(F("public_changed_at").desc(nulls_last=True), "-pk")
+            .prefetch_related(
+                Prefetch("events", queryset=public_events, to_attr="public_events"),
+                Prefetch("parent_organisation", queryset=Organisation.objects.public()),
+            )[:FEED_LENGTH]
+        )
 
     def item_title(self, item):
         return item.display_name()
 
     def item_description(self, item):
-        names = " / ".join(name for name in (item.name_en, item.name_zh) if name)
-        return _("%(names)s: %(type)s, %(status)s.") % {
-            "names": names,
-            "type": item.get_org_type_display(),
-            "status": item.get_public_status_display()
-            + (" " + _("(unconfirmed)") if item.public_status_unconfirmed else ""),
-        }
+        return record_lede(item, item.public_events, parent=item.parent_organisation)
 
     def item_pubdate(self, item):
         return item.first_published_at

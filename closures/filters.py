@@ -120,28 +120,44 @@ class RegistryFilterSet(django_filters.FilterSet):
         max_length=MAX_QUERY_LENGTH,
         help_text=_("The same as `q`."),
     )
+    id = django_filters.CharFilter(
+        label=_("Record ID"),
+        field_name="slug",
+        max_length=100,
+        help_text=_("One record by its permanent ID, e.g. for its rows in an export."),
+    )
     # One value per organisation, so no DISTINCT: it would sort the page on every column.
     org_type = django_filters.MultipleChoiceFilter(
-        label=_("Type of organisation"), choices=OrganisationType.choices, distinct=False
+        label=_("Type of organisation"),
+        choices=OrganisationType.choices,
+        distinct=False,
+        help_text=_("What kind of body it was."),
     )
     status = django_filters.MultipleChoiceFilter(
-        label=_("Current status"),
+        label=_("Status now"),
         field_name="public_status",
         choices=Status.choices,
         distinct=False,
+        help_text=_("Where it stands today, set by its latest closure step."),
     )
     event_type = EventChoiceCriterion(
-        label=_("Event"), field_name="event_type", choices=EventType.choices
+        label=_("Any step in its history"),
+        field_name="event_type",
+        choices=EventType.choices,
+        help_text=_("Had this step at some point, whatever its status now."),
     )
     reason = EventChoiceCriterion(
-        label=_("Reason"), field_name="reasons__code", choices=ReasonCategory.choices
+        label=_("Stated reason"),
+        field_name="reasons__code",
+        choices=ReasonCategory.choices,
+        help_text=_("The reasons the organisation or reports gave for a step."),
     )
     # Its choices come from the data, so the API schema states only their type.
     country = extend_schema_field(
         {"type": "string", "description": "ISO 3166-1 alpha-2 code of a relocation's destination."}
     )(
         EventChoiceCriterion(
-            label=_("Destination"),
+            label=_("Moved to"),
             field_name="destination_country",
             choices=country_choices,
             help_text=_("ISO 3166-1 alpha-2 code of the country a relocation went to."),

@@ -205,6 +205,18 @@ class ChoiceSerializer(serializers.Serializer):
     label_zh = serializers.CharField()
 
 
+# A serializer rather than a hand-written `$ref`: that pointed at a `Choice` component nothing
+# declared, and strict validators and client generators refused the whole schema.
+class TaxonomiesSerializer(serializers.Serializer):
+    """Every controlled vocabulary, each value with its English and Chinese labels."""
+
+    organisation_types = ChoiceSerializer(many=True)
+    statuses = ChoiceSerializer(many=True)
+    event_types = ChoiceSerializer(many=True)
+    reasons = ChoiceSerializer(many=True)
+    confidence = ChoiceSerializer(many=True)
+
+
 class ReleaseSerializer(RegistrySerializer):
     download_url = serializers.SerializerMethodField()
     citation = serializers.SerializerMethodField()

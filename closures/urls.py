@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import data_views, views
 from .coverage_views import CoverageView
 from .feeds import LatestRecordsFeed
 
@@ -15,7 +15,7 @@ urlpatterns = [
         name="organisation-detail",
     ),
     path("about/", views.AboutView.as_view(), name="about"),
-    path("data/", views.DataView.as_view(), name="data"),
+    path("data/", data_views.DataView.as_view(), name="data"),
     path("coverage/", CoverageView.as_view(), name="coverage"),
     path("feed/", LatestRecordsFeed(), name="feed"),
 ]

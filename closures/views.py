@@ -4,41 +4,44 @@ Every page starts from `Organisation.objects.public()` or `Event.objects.public(
 """
 
 import json
-from pathlib import Path
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.db import connection
+from django.db.models import Count, Max, Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from . import caching, charts, releases
 from .columns import CONFIDENCE_DEFINITIONS
-from .dates import DatePrecision
+from .dates import DatePrecision, format_partial_date
 from .filters import RegistryFilterSet
+from .lede import described_as, record_lede
 from .models import (
     CLOSURE_EVENT_TYPES,
     Citation,
     Confidence,
     DestinationCountries,
     Event,
+    EventType,
     Organisation,
     OrganisationType,
-    Release,
 )
 
 # The same query string selects the same rows in the exports as on the page.
 EXPORT_FILES = ("organisations.csv", "events.csv")
 MULTIPLE_CHOICE_FACETS = ("org_type", "status", "event_type", "reason", "country")
-# The filters panel starts open when one of these is in use, so a visitor sees what applies.
+# What a visitor reads under a facet where the API's description (the help text) is too terse.
+FACET_HINTS = {"country": gettext_lazy("Where a relocation abroad went.")}
+# The filters summary reads "Edit filters" when one of these is in use.
 FILTERS_BEHIND_DISCLOSURE = (*MULTIPLE_CHOICE_FACETS, "year", "date_from", "date_to")
 
 
@@ -61,6 +64,27 @@ def json_ld(data: dict) -> str:
     return mark_safe(text.translate(escapes))
 
 
+def why_matched(organisation, query: str) -> str:
+    """The line of its search text a search matched, when the visible names do not show it.
+
+    Under "HKCTU" a row headed "Hong Kong Confederation of Trade Unions" says nothing more; under
+    "threats" it quotes the stated reason that matched.
+    """
+    words = query.casefold().split()
+    shown = " ".join((organisation.name_en, organisation.name_zh)).casefold()
+    if all(word in shown for word in words):
+        return ""
+    for line in organisation.search_text.splitlines():
+        folded = line.casefold()
+        if folded not in shown and any(word in folded for word in words):
+            return line
+    return ""
+
+
+def page_language() -> str:
+    return "zh-hant" if (get_language() or "").startswith("zh") else "en"
+
+
 class WithdrawnRecordMixin:
     """Answer 410 Gone at the address of a record the public once saw and no longer does.
 
@@ -81,7 +105,18 @@ class WithdrawnRecordMixin:
             if not gone.exists():
                 raise
             explained = Organisation.objects.withdrawn_with_public_reason()
-            context = {"organisation": explained.filter(slug=kwargs.get("slug")).first()}
+            changed = gone.values_list("public_changed_at", flat=True).first()
+            other = "en" if page_language() == "zh-hant" else "zh-hant"
+            context = {
+                "organisation": explained.filter(slug=kwargs.get("slug")).first(),
+                # The day it left public view, as the API's withdrawn/ list gives it: no finer.
+                "since": timezone.localdate(changed) if changed else None,
+                # The page's language first, then the other one marked with its `lang`.
+                "languages_of_notice": [
+                    (page_language(), ""),
+                    (other, "en" if other == "en" else "zh-Hant"),
+                ],
+            }
             return render(request, self.withdrawn_template_name, context, status=410)
 
 
@@ -130,6 +165,9 @@ class OrganisationListView(ListView):
             .only(*self.listed_fields)
             .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))
         )
+        if self.request.GET.get("q", "").strip():
+            # Each row under a search says why it matched, from the text the search reads.
+            organisations = organisations.only(*self.listed_fields, "search_text")
         self.filterset = RegistryFilterSet(
             self.request.GET, queryset=organisations, request=self.request
         )
@@ -144,18 +182,60 @@ class OrganisationListView(ListView):
         count = selected_count(self.counts, chosen)
         return CountedPaginator(queryset, per_page, count=count, **kwargs)
 
+    def paginate_queryset(self, queryset, page_size):
+        """A page number past the end shows the last page rather than a 404."""
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
     def get_context_data(self, **kwargs):
         valid = self.filterset.is_valid()
         counts = self.counts = self.filterset.facet_counts() if valid else {}
-        return super().get_context_data(
+        facets = self.facets(counts)
+        context = super().get_context_data(
             filter=self.filterset,
-            facets=self.facets(counts),
+            facets=facets,
             years=self.years(counts.get("year", {})),
             counted=bool(counts),
             exports=export_links(self.request.GET) if valid else None,
             filtered=any(self.request.GET.get(name) for name in FILTERS_BEHIND_DISCLOSURE),
+            chips=self.chips(facets) if valid else [],
+            ranked=bool(self.request.GET.get("q")) and connection.vendor == "postgresql",
             **kwargs,
         )
+        query = self.request.GET.get("q", "").strip() if valid else ""
+        for organisation in context["object_list"]:
+            organisation.matched_text = why_matched(organisation, query) if query else ""
+        return context
+
+    def chips(self, facets) -> list[dict]:
+        """Each filter in use, with the address of this page without it."""
+
+        def without(name, value):
+            query = self.request.GET.copy()
+            query.setlist(name, [each for each in query.getlist(name) if each != value])
+            query.pop("page", None)
+            encoded = query.urlencode()
+            return f"?{encoded}" if encoded else self.request.path
+
+        data = self.filterset.form.cleaned_data
+        chips = []
+        if query := self.request.GET.get("q", "").strip():
+            chips.append({"label": f"“{query}”", "url": without("q", self.request.GET["q"])})
+        for facet in facets:
+            for option in facet["options"]:
+                if option["checked"]:
+                    url = without(facet["name"], str(option["value"]))
+                    chips.append({"label": option["label"], "url": url})
+        if data.get("year") is not None:
+            chips.append(
+                {"label": str(int(data["year"])), "url": without("year", self.request.GET["year"])}
+            )
+        for name, text in (("date_from", _("from %(date)s")), ("date_to", _("to %(date)s"))):
+            if data.get(name):
+                label = text % {"date": format_partial_date(data[name], DatePrecision.DAY)}
+                chips.append({"label": label, "url": without(name, self.request.GET[name])})
+        return chips
 
     def facets(self, counts):
         """Describe each multiple-choice filter with its options, counts and current choice."""
@@ -181,6 +261,7 @@ class OrganisationListView(ListView):
                 {
                     "name": name,
                     "label": field.label,
+                    "help": FACET_HINTS.get(name, field.help_text),
                     "options": options,
                     "errors": form[name].errors,
                 }
@@ -213,7 +294,10 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
             )
         )
         return Organisation.objects.public().prefetch_related(
-            "aliases", Prefetch("events", queryset=public_events, to_attr="public_events")
+            "aliases",
+            Prefetch("events", queryset=public_events, to_attr="public_events"),
+            # A parent the public may not see is never named: it reads as no parent.
+            Prefetch("parent_organisation", queryset=Organisation.objects.public()),
         )
 
     def get_context_data(self, **kwargs):
@@ -222,33 +306,59 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
         # last changed, in Hong Kong time, so a hidden edit never shows and all four agree.
         updated = timezone.localtime(organisation.public_changed_at)
         url = self.request.build_absolute_uri(organisation.get_absolute_url())
+        accessed = timezone.localdate()
+        one_record = f"?id={organisation.slug}"
+        parent = organisation.parent_organisation
+        lede = record_lede(organisation, organisation.public_events, parent=parent)
         return super().get_context_data(
-            parent=organisation.public_parent(),
+            lede=lede,
+            description_in_lede=bool(described_as(organisation)),
+            page_description=lede,
+            page_title=organisation.display_name(),
+            canonical_url=url,
+            name_lang=self.name_language(organisation),
+            parent=parent,
             sub_organisations=list(organisation.public_sub_organisations()),
             last_updated=updated,
             stable_url=url,
-            citation_text=self.citation_text(organisation, url, updated),
-            bibtex=self.bibtex(organisation, url, updated),
+            accessed=accessed,
+            record_data={
+                "api": reverse("api:organisation-detail", kwargs={"slug": organisation.slug}),
+                "csv": reverse("api:export", kwargs={"name": "events.csv"}) + one_record,
+                "json": reverse("api:export", kwargs={"name": "events.json"}) + one_record,
+            },
+            citation_text=self.citation_text(organisation, url, updated, accessed),
+            bibtex=self.bibtex(organisation, url, updated, accessed),
             structured_data=json_ld(self.structured_data(organisation, url, updated)),
             **kwargs,
         )
 
     @staticmethod
+    def name_language(organisation) -> str:
+        """The `lang` of the heading when the record has no name in the page's language."""
+        if page_language() == "zh-hant" and not organisation.name_zh:
+            return "en"
+        if page_language() == "en" and not organisation.name_en:
+            return "zh-Hant"
+        return ""
+
+    @staticmethod
     def names(organisation) -> str:
         return " / ".join(name for name in (organisation.name_en, organisation.name_zh) if name)
 
-    def citation_text(self, organisation, url, updated) -> str:
+    def citation_text(self, organisation, url, updated, accessed) -> str:
         return _(
             "“%(name)s”. Hong Kong Civil Society Closures Registry, record %(slug)s. "
-            "Last updated %(updated)s. %(url)s"
+            "Last updated %(updated)s. %(url)s (accessed %(accessed)s)"
         ) % {
             "name": self.names(organisation),
             "slug": organisation.slug,
             "updated": updated.date().isoformat(),
             "url": url,
+            "accessed": accessed.isoformat(),
         }
 
-    def bibtex(self, organisation, url, updated) -> str:
+    def bibtex(self, organisation, url, updated, accessed) -> str:
         def braces_out(text):
             return text.replace("{", "").replace("}", "")
 
@@ -257,6 +367,7 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
             ("author", "{Hong Kong Civil Society Closures Registry}"),
             ("year", str(updated.year)),
             ("url", url),
+            ("urldate", accessed.isoformat()),
             ("note", f"Record {organisation.slug}, last updated {updated.date().isoformat()}"),
         ]
         body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields)
@@ -310,7 +421,20 @@ class OverviewView(TemplateView):
             {**row, "label": OrganisationType(row["org_type"]).label}
             for row in organisations.figures_by_type()
         ]
-        quarters = charts.fill_quarters(events.closures_by_quarter())
+        # From the quarter of the National Security Law, at the latest, to the current one.
+        quarters = charts.fill_quarters(
+            events.closures_by_quarter(),
+            since=charts.MILESTONES[0][0],
+            until=timezone.localdate(),
+        )
+        listing = reverse("closures:organisation-list")
+        closure_types = "&".join(f"event_type={value}" for value in CLOSURE_EVENT_TYPES)
+        for row in quarters:
+            row["url"] = (
+                f"{listing}?date_from={row['first_day']:%Y-%m-%d}"
+                f"&date_to={row['last_day']:%Y-%m-%d}&{closure_types}"
+            )
+        closure_steps = events.filter(event_type__in=CLOSURE_EVENT_TYPES)
         country_name = DestinationCountries().name
         destinations = [
             {**row, "name": country_name(row["destination_country"])}
@@ -328,6 +452,17 @@ class OverviewView(TemplateView):
             "by_type": by_type,
             "quarters": quarters,
             "quarter_chart": charts.quarter_columns(quarters),
+            # A phone shows the last three years without scrolling sideways.
+            "recent_quarter_chart": charts.quarter_columns(quarters[-12:], width=360, height=240),
+            **closure_steps.aggregate(
+                closure_steps=Count("pk"),
+                moved_abroad=Count(
+                    "organisation", filter=Q(event_type=EventType.RELOCATED), distinct=True
+                ),
+            ),
+            "busiest": max(quarters, key=lambda row: row["total"], default=None),
+            # Only public data moves this time: a hidden edit never dates the figures.
+            "data_as_of": organisations.aggregate(latest=Max("public_changed_at"))["latest"],
             "year_only": year_only,
             "destinations": destinations,
             "destination_chart": charts.horizontal_bars(
@@ -341,7 +476,7 @@ class AboutView(TemplateView):
     def get_context_data(self, **kwargs):
         # The definitions the codebook and the model's help_text give, in the page's language.
         levels = [
-            (Confidence(level).label, definition)
+            (level, Confidence(level).label, definition)
             for level, definition in CONFIDENCE_DEFINITIONS.items()
         ]
         return super().get_context_data(
@@ -353,51 +488,6 @@ class AboutView(TemplateView):
     def get_template_names(self):
         language = "zh-hant" if (get_language() or "").startswith("zh") else "en"
         return [f"closures/about_{language}.html"]
-
-
-class DataView(TemplateView):
-    """Bulk data for researchers: releases to cite, the API and the exports."""
-
-    template_name = "closures/data.html"
-
-    def get_context_data(self, **kwargs):
-        release_list = list(Release.objects.all())
-        latest = release_list[0] if release_list else None
-        return super().get_context_data(
-            releases=[
-                {"release": release, "citation": releases.citation_text(release)}
-                for release in release_list
-            ],
-            export_links=export_links(self.request.GET.__class__()),
-            structured_data=json_ld(releases.dataset_jsonld(latest)),
-            **kwargs,
-        )
-
-
-def download_release(request, version):
-    """Serve a release's zip; its bytes never change, so caches may keep it for good.
-
-    A redacted release is served only as its redacted file (`2026.11.0-r1`): its earlier
-    addresses redirect there rather than answer 410, so citations keep leading to the
-    release, while the new name and checksum show that the file is not the original.
-    """
-    release = get_object_or_404(Release, version=version.split("-r", 1)[0])
-    if version != release.file_version:
-        if version not in {release.version, *release_redaction_versions(release)}:
-            raise Http404("No such release file.")
-        response = HttpResponseRedirect(release.get_download_url())
-        response["Cache-Control"] = "no-cache"  # a later redaction moves it again
-        return response
-    path = Path(settings.RELEASES_DIR) / release.filename
-    if not path.is_file():
-        raise Http404("The release file is missing from RELEASES_DIR.")
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=release.filename)
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response
-
-
-def release_redaction_versions(release: Release) -> list[str]:
-    return [f"{release.version}-r{number}" for number in range(1, release.redaction)]
 
 
 @require_GET

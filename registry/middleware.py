@@ -1,8 +1,10 @@
-"""Response headers Django has no setting for, and the client address behind the proxy."""
+"""Response headers Django has no setting for, the admin's language, and the client address
+behind the proxy."""
 
 import ipaddress
 
 from django.conf import settings
+from django.utils import translation
 
 
 def permissions_policy(get_response):
@@ -12,6 +14,25 @@ def permissions_policy(get_response):
         response = get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+    return middleware
+
+
+def english_admin(get_response):
+    """Serve the admin in English whatever the browser asks for.
+
+    The public site is bilingual; the admin is deliberately English: its labels and help
+    texts are the codebook's English (the words curators and reviewers discuss records in),
+    and a half-translated admin would mix languages on one screen. Must follow
+    LocaleMiddleware, which would otherwise pick the language from Accept-Language.
+    """
+    admin_prefixes = ("/admin/", "/_nested_admin/")
+
+    def middleware(request):
+        if request.path_info.startswith(admin_prefixes):
+            translation.activate("en")
+            request.LANGUAGE_CODE = "en"
+        return get_response(request)
 
     return middleware
 

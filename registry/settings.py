@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "registry.middleware.english_admin",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -274,7 +275,16 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hong Kong Civil Society Closures Registry API",
     "VERSION": "1",
-    "DESCRIPTION": (BASE_DIR / "closures" / "api_description.md").read_text(),
+    "DESCRIPTION": (BASE_DIR / "closures" / "api_description.md")
+    .read_text()
+    .replace(
+        "{rate_limit}",
+        "any number of requests"
+        if API_ANONYMOUS_RATE == "off"
+        else "{} requests per {}".format(*API_ANONYMOUS_RATE.split("/", 1)),
+    ),
+    # The API is anonymous and read-only: no security schemes, so no Authorize button.
+    "AUTHENTICATION_WHITELIST": [],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -3,8 +3,9 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from closures.data_views import codebook, download_release
 from closures.sitemaps import SITEMAPS
-from closures.views import download_release, robots_txt
+from closures.views import robots_txt
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +17,7 @@ urlpatterns = [
         download_release,
         name="release-download",
     ),
+    path("codebook.md", codebook, name="codebook"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots"),
 ]

@@ -320,3 +320,13 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def language_reset_after_each_test():
+    """A request to a /zh-hant/ page leaves Chinese active in the thread; the next test's
+    messages (e.g. a WorkflowRefused it matches) must not depend on which test ran before."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

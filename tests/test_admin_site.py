@@ -309,3 +309,38 @@ def test_view_on_site_answers_the_same_for_missing_and_hidden_objects(
     missing = client.get(f"/admin/r/{content_type.pk}/{hidden.pk + 1000}/")
     assert existing.status_code == missing.status_code == 403
     assert hidden.slug not in existing.content.decode()
+
+
+# --- Issue 15: the admin at 1280 px, deliberately English ----------------------------------
+
+
+def test_the_admin_is_english_whatever_the_browser_asks(client, reviewer, staff_login, scenario):
+    staff_login(client, reviewer)
+    page = client.get("/admin/closures/organisation/", headers={"accept-language": "zh-HK"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<html lang="en"' in html
+    assert "Hong Kong Civil Society Closures Registry" in html  # the site header
+    assert "Select organisation to change" in html
+    # The public site still follows the browser.
+    public = client.get("/", headers={"accept-language": "zh-HK"})
+    assert public.status_code == 302 and public["Location"].startswith("/zh-hant/")
+
+
+def test_the_changelists_show_what_a_curator_scans_for(client, reviewer, staff_login, scenario):
+    staff_login(client, reviewer)
+    html = client.get("/admin/closures/organisation/").content.decode()
+    headers = re.findall(r'<th scope="col" class="([^"]*column-[^"]*)"', html)
+    columns = [re.search(r"column-(\S+)", header).group(1) for header in headers]
+    assert columns == [
+        "__str__",
+        "org_type",
+        "current_status",
+        "review_state",
+        "embargoed",
+        "last_changed_by",
+        "updated_at",
+    ]
+    events = client.get("/admin/closures/event/").content.decode()
+    assert "column-date" in events and "column-updated_at" in events
+    assert "closures/admin.css" in html

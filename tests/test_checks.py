@@ -3,7 +3,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from closures.checks import trigram_search_needs_utf8_ctype
+from closures.checks import corrections_need_an_address, trigram_search_needs_utf8_ctype
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL has trigrams")
@@ -21,3 +21,14 @@ def test_a_c_ctype_database_is_warned_about():
         (warning,) = trigram_search_needs_utf8_ctype(None, databases=["default"])
     assert warning.id == "closures.W001"
     assert "'C'" in warning.msg
+
+
+def test_production_without_a_corrections_address_is_an_error(settings):
+    settings.DEBUG = False
+    settings.REGISTRY_CORRECTIONS_EMAIL = ""
+    (error,) = corrections_need_an_address(None)
+    assert error.id == "closures.E002"
+    settings.REGISTRY_CORRECTIONS_EMAIL = "corrections@registry.example"
+    assert corrections_need_an_address(None) == []
+    settings.DEBUG, settings.REGISTRY_CORRECTIONS_EMAIL = True, ""
+    assert corrections_need_an_address(None) == []

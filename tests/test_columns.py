@@ -64,7 +64,7 @@ def test_the_codebook_gives_the_same_confidence_definitions():
 def test_the_about_page_gives_the_same_confidence_definitions(client, language):
     html = client.get(f"/{language}/about/").content.decode()
     section = html.split('id="confidence"', 1)[1].split("</dl>", 1)[0]
-    shown = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)[.。]</dd>", section))
+    shown = dict(re.findall(r"<dt[^>]*>(.*?)</dt><dd>(.*?)[.。]</dd>", section))
     with translation.override(language):
         expected = {
             str(Confidence(level).label).capitalize(): str(definition)[:1].upper()

@@ -50,7 +50,8 @@ def test_chinese_text_shows_on_the_chinese_page_without_a_marker(client, make_pu
         event={"stated_reason_en": "Pressure.", "stated_reason_zh": "壓力。"},
     )
     text = page(client, organisation, "zh-hant")
-    assert "一個工會。" in text and "壓力。" in text
+    # The short description opens the lede: "…，一個工會，於…解散。"
+    assert "一個工會" in text and "壓力。" in text
     assert "Pressure." not in text and "(English only)" not in text
 
 
@@ -62,7 +63,8 @@ def test_unconfirmed_status_is_marked_on_the_page_and_flagged_in_the_api(
     assert "(unconfirmed)" in page(client, organisation)
     body = client.get(f"/api/v1/organisations/{organisation.slug}/").json()
     assert body["status_unconfirmed"] is True
-    assert "(unconfirmed)" in client.get("/en/feed/").content.decode()
+    # The feed's summary is the record's lede, which tells an unconfirmed step as reported.
+    assert "reportedly disbanded" in client.get("/en/feed/").content.decode()
 
 
 def test_related_records_link_both_ways_and_the_api_names_the_parent(

@@ -267,10 +267,37 @@ def test_overview_chart_counts_closures_per_quarter(client, scenario):
     assert quarters["2021 Q4"] == (1, 1)
     assert quarters["2022 Q1"] == (0, 0)
     assert quarters["2022 Q2"] == (1, 0)
-    assert "2023 Q1" not in quarters  # the embargoed relocation
+    assert quarters["2023 Q1"] == (0, 0)  # the embargoed relocation is not counted
     html = response.content.decode()
     assert 'role="img"' in html and '<title id="time-title">' in html
-    assert html.count('class="bar bar-') == 3 + 1  # three columns' parts and one destination
+    # Three columns' parts and one destination; the phone's chart of the last three years has
+    # none, the scenario's closures being older.
+    assert html.count('class="bar bar-') == 3 + 1
+
+
+def test_overview_figures_and_chart_tell_the_story(client, scenario):
+    response = client.get("/en/")
+    context = response.context
+    assert (context["closure_steps"], context["moved_abroad"]) == (3, 1)
+    assert context["busiest"]["label"] == "2021 Q4"
+    html = response.content.decode()
+    assert "busiest quarter: 2 closure steps" in html
+    assert "Data as of" in html
+    # The chart runs to the current quarter and links each quarter to its organisations.
+    today = dt.date.today()
+    assert context["quarters"][-1]["label"] == f"{today.year} Q{(today.month - 1) // 3 + 1}"
+    q4 = next(row for row in context["quarters"] if row["label"] == "2021 Q4")
+    assert q4["url"].startswith("/en/organisations/?date_from=2021-10-01&date_to=2021-12-31&")
+    listed_q4 = client.get(q4["url"]).context["organisations"]
+    assert sorted(organisation.slug for organisation in listed_q4) == ["amnesty", "hkctu"]
+    assert f'<a href="{q4["url"].replace("&", "&amp;")}">' in html
+    assert html.count("Article 23 law</text>") == 2  # in the wide and in the recent chart
+
+
+def test_overview_marks_the_national_security_law(client, make_public_organisation):
+    make_public_organisation(event={"effective_on": dt.date(2020, 7, 1)})
+    html = client.get("/zh-hant/").content.decode()
+    assert "《國家安全法》</text>" in html
 
 
 def test_year_only_closures_are_noted_not_charted(client, scenario, make_public_organisation):
@@ -318,7 +345,7 @@ def test_interface_and_choice_labels_are_translated(client, scenario):
 
 def test_record_fields_fall_back_to_the_other_language(client, scenario):
     chinese = client.get("/zh-hant/organisations/amnesty/")
-    assert "<h1>Amnesty International regional office</h1>" in chinese.content.decode()
+    assert '<h1 lang="en">Amnesty International regional office</h1>' in chinese.content.decode()
     assert "The security law made free work impossible." in chinese.content.decode()
     ctu = client.get("/zh-hant/organisations/hkctu/").content.decode()
     assert "<h1>香港職工會聯盟</h1>" in ctu

@@ -98,15 +98,14 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
     inlines = [AliasInline, EventInline]
     formfield_overrides = URL_FORMFIELD_OVERRIDES
     change_list_template = "admin/closures/organisation/change_list.html"
+    # What a curator scans for at 1280 px without scrolling sideways; the Chinese name, ID and
+    # submitter are one click away and searchable.
     list_display = [
         "__str__",
-        "name_zh",
-        "slug",
         "org_type",
         "current_status",
         "review_state",
         "embargoed",
-        "submitted_by",
         "last_changed_by",
         "updated_at",
     ]
@@ -118,7 +117,6 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
         TranslationMissingFilter,
     ]
     autocomplete_fields = ["parent_organisation"]
-    list_select_related = ["submitted_by"]
     # One trigram-indexed column (names, acronym, ID, aliases) instead of a join on aliases,
     # and no full count on every load: the changelist stays quick at 100,000 records.
     search_fields = ["search_text"]
@@ -234,13 +232,11 @@ class EventAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
         "uid",
         "organisation",
         "event_type",
-        "announced_display",
-        "effective_display",
-        "destination_country",
+        "date",
         "confidence",
         "review_state",
         "embargoed",
-        "last_changed_by",
+        "updated_at",
     ]
     list_filter = ["event_type", "confidence", "review_state", "embargoed", "reasons"]
     search_fields = ["=uid", "organisation__search_text", "stated_reason_en", "stated_reason_zh"]
@@ -263,6 +259,11 @@ class EventAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
             permission="publish",
         ),
     ]
+
+    @admin.display(description=_("date"), ordering="occurred_from")
+    def date(self, event):
+        """The timeline date (effective, else announced) at the precision known."""
+        return event.effective_display() or event.announced_display() or "—"
 
     def get_readonly_fields(self, request, obj=None):
         # An event changes organisation only through the reviewers' move action, which sends

@@ -22,6 +22,7 @@ from .organisation import (
     derive_status,
     normalise_text,
     status_from_events,
+    status_step,
 )
 from .registry_version import RegistryVersion
 from .release import Release
@@ -113,4 +114,5 @@ __all__ = [
     "normalise_text",
     "source_uid_for",
     "status_from_events",
+    "status_step",
 ]

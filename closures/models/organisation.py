@@ -388,14 +388,27 @@ class Organisation(Reviewable):
 def status_from_events(events) -> tuple[str, bool]:
     """Return the status the events give, and whether it is unconfirmed.
 
-    Confidence comes first: the latest closure step of high or medium confidence sets the
-    status; without one, the latest such step that is not a closure (a dissolution begun, a
-    notice of removal); a low-confidence report never outranks either. Only when every step
-    is of low confidence does the latest set the status (closure steps first), marked
-    unconfirmed. With pressure events alone the organisation is active.
+    With no event the status is unknown; with pressure events alone the organisation is
+    active; otherwise the step `status_step` picks sets it.
     """
     if not events:
         return Status.UNKNOWN, False
+    step, unconfirmed = status_step(events)
+    if step is None:
+        return Status.ACTIVE, False
+    statuses = {**CLOSURE_STATUS_BY_FINALITY, **NON_CLOSURE_STATUS_BY_FINALITY}
+    return statuses[step.event_type], unconfirmed
+
+
+def status_step(events) -> tuple[object | None, bool]:
+    """Return the event that sets the status, and whether it is unconfirmed.
+
+    Confidence comes first: the latest closure step of high or medium confidence; without
+    one, the latest such step that is not a closure (a dissolution begun, a notice of
+    removal); a low-confidence report never outranks either. Only when every step is of low
+    confidence does the latest set the status (closure steps first), marked unconfirmed.
+    The record page's lede tells the story from this same event, so the two never disagree.
+    """
     for confirmed in (True, False):
         for statuses in (CLOSURE_STATUS_BY_FINALITY, NON_CLOSURE_STATUS_BY_FINALITY):
             steps = [
@@ -415,8 +428,8 @@ def status_from_events(events) -> tuple[str, bool]:
                     finality.index(event.event_type),
                 ),
             )
-            return statuses[latest.event_type], not confirmed
-    return Status.ACTIVE, False
+            return latest, not confirmed
+    return None, False
 
 
 def derive_status(events) -> str:

@@ -8,25 +8,36 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext as _
 
+from closures import lede
 from closures.dates import format_partial_date
+from closures.models import EventType
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def language_links(context):
-    """Link to the same page, with the same query string, in each language."""
+    """Link to the same page, with the same query string, in each language.
+
+    `absolute` is the address search engines and link previews need (hreflang, og:url);
+    `hreflang` is the BCP 47 tag, `zh-Hant` rather than Django's `zh-hant`.
+    """
     request = context["request"]
     current = get_language()
-    return [
-        {
-            "code": code,
-            "name": get_language_info(code)["name_local"],
-            "url": translate_url(request.get_full_path(), code),
-            "current": code == current,
-        }
-        for code, _name in settings.LANGUAGES
-    ]
+    links = []
+    for code, _name in settings.LANGUAGES:
+        url = translate_url(request.get_full_path(), code)
+        links.append(
+            {
+                "code": code,
+                "hreflang": "zh-Hant" if code == "zh-hant" else code,
+                "name": get_language_info(code)["name_local"],
+                "url": url,
+                "absolute": request.build_absolute_uri(url),
+                "current": code == current,
+            }
+        )
+    return links
 
 
 # The marker is written in the language of the text it marks, inside that text's `lang`.
@@ -71,3 +82,17 @@ def localised_html(obj, field: str, multiline: bool = False) -> str:
 @register.filter
 def partial_date(value, precision="day") -> str:
     return format_partial_date(value, precision)
+
+
+@register.filter
+def lang_tag(language: str) -> str:
+    """The BCP 47 tag of a stored language code, or '' for 'other' (no `lang` is better)."""
+    return {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}.get(language, "")
+
+
+@register.simple_tag
+def relocated_to(organisation) -> str:
+    """Where its latest relocation abroad went, when a source names the place."""
+    events = getattr(organisation, "public_events", [])
+    places = [lede.place(event) for event in events if event.event_type == EventType.RELOCATED]
+    return next((place for place in reversed(places) if place), "")

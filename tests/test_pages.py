@@ -1,0 +1,78 @@
+"""The data page, the error pages and paging past the end: each answers its reader's question."""
+
+from django.utils import timezone
+
+from closures import services
+
+
+def test_data_page_lists_every_export_with_rows_and_codebook(client, scenario, settings):
+    settings.API_ANONYMOUS_RATE = "120/minute"
+    response = client.get("/en/data/")  # the first request renders; later ones hit the cache
+    html = response.content.decode()
+    for name in ("events.csv", "events.json", "events.ndjson", "organisations.csv", "sources.csv"):
+        assert f'href="/api/v1/export/{name}" download>{name}</a>' in html, name
+    downloads = response.context["downloads"]
+    rows = {file["name"]: file["rows"] for file in downloads}
+    # The embargoed relocation and the hidden records are not counted.
+    assert rows["events.csv"] == 3 and rows["organisations.csv"] == 3
+    assert 'href="/codebook.md"' in html
+    assert "120 requests per minute per client" in html
+    assert 'pd.read_csv("http://testserver/api/v1/export/events.csv")' in html
+    assert "read.csv(&quot;http://testserver/api/v1/export/events.csv&quot;" in html or (
+        'read.csv("http://testserver/api/v1/export/events.csv"' in html
+    )
+    assert "cite an export with the date you downloaded it" in html
+
+
+def test_codebook_describes_every_column_of_the_live_exports(client):
+    response = client.get("/codebook.md")
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    text = response.content.decode()
+    assert "## events.csv" in text and "| `organisation_id` |" in text
+
+
+def test_not_found_page_offers_a_search(client, db):
+    response = client.get("/en/organisations/no-such-record/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'action="/en/organisations/"' in html and 'name="q"' in html
+
+
+def test_a_page_past_the_end_shows_the_last_page(client, make_public_organisation):
+    for number in range(30):
+        make_public_organisation(slug=f"union-{number}")
+    response = client.get("/en/organisations/", {"page": "99"})
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 2
+    assert len(response.context["organisations"]) == 5
+
+
+def test_withdrawn_page_gives_reason_and_date_in_both_languages(
+    client, make_public_organisation, reviewer
+):
+    organisation = make_public_organisation(name_en="Gone Union", name_zh="消失工會")
+    services.withdraw(
+        record=organisation, user=reviewer, reason="Found to be a duplicate.", reason_public=True
+    )
+    today = timezone.localdate().isoformat()
+    for language in ("en", "zh-hant"):
+        response = client.get(f"/{language}/organisations/{organisation.slug}/")
+        assert response.status_code == 410
+        html = response.content.decode()
+        assert f"was withdrawn from the registry on {today}." in html
+        assert f"已於{today}從登記冊撤回。" in html
+        assert html.count("Found to be a duplicate.") == 2
+
+
+def test_a_quiet_withdrawal_gives_only_the_day_in_both_languages(
+    client, make_public_organisation, reviewer
+):
+    organisation = make_public_organisation(name_en="Quiet Union", name_zh="靜默工會")
+    services.withdraw(record=organisation, user=reviewer, reason="Duplicate of another record")
+    today = timezone.localdate().isoformat()
+    response = client.get(f"/zh-hant/organisations/{organisation.slug}/")
+    assert response.status_code == 410
+    html = response.content.decode()
+    assert f"This record has not been public since {today}." in html
+    assert f"此記錄自 {today} 起不再公開。" in html
+    assert "Quiet Union" not in html and "靜默工會" not in html and "Duplicate" not in html
