@@ -21,6 +21,7 @@ from .organisation import (
     normalise_text,
     status_from_events,
 )
+from .pending_change import PendingChange, PendingChangeState
 from .registry_version import RegistryVersion
 from .release import Release
 from .reviewable import Reviewable
@@ -87,6 +88,8 @@ __all__ = [
     "LibraryProxyURL",
     "Organisation",
     "OrganisationQuerySet",
+    "PendingChange",
+    "PendingChangeState",
     "RegistryVersion",
     "OrganisationType",
     "PublicEntryStatus",
