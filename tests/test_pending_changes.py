@@ -15,6 +15,7 @@ from closures.models import (
 )
 from closures.services.public_view import public_representation
 
+from .scenario import AMNESTY, spreadsheet_row
 from .test_history import change_data
 
 pytestmark = pytest.mark.django_db
@@ -190,9 +191,7 @@ def test_the_admin_shows_the_diff_and_the_proposer_sees_their_values(
     assert published.slug in listing and "hkctu" not in listing
 
 
-def test_the_proposer_cannot_approve_their_own_change(
-    reviewer, second_reviewer, published
-):
+def test_the_proposer_cannot_approve_their_own_change(reviewer, second_reviewer, published):
     change = services.propose_change(
         record=published, user=reviewer, values={"acronym": "AI"}, reason="Known as AI"
     )
@@ -319,3 +318,52 @@ def test_edits_of_drafts_are_saved_directly(client, curator, scenario, staff_log
     assert response.status_code == 302
     assert Organisation.objects.get(pk=scenario.draft.pk).acronym == "DU"
     assert not PendingChange.objects.exists()
+
+
+# --- Imports ----------------------------------------------------------------------------------
+
+
+def amnesty_row(**overrides):
+    row = spreadsheet_row(
+        AMNESTY,
+        "amnesty-relocated",
+        event_type="relocated",
+        destination_country="TW",
+        destination_city="Taipei",
+        effective_date="2021-12",
+        stated_reason="The security law made free work impossible.",
+        reason_category="nsl_pressure",
+    )
+    row.update(overrides)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("change", "column"),
+    [
+        ({"name_en": "Amnesty renamed by import"}, "organisation_id"),
+        ({"stated_reason": "Another reason."}, "id"),
+        ({"aliases": "AI Hong Kong"}, "aliases"),
+        ({"source2_url": "https://news.example.org/more", "source2_title": "More"}, "source2_url"),
+    ],
+)
+def test_a_curators_import_cannot_change_a_published_record(curator, published, change, column):
+    before = public_channels(published)
+    with pytest.raises(services.ImportFailed) as failure:
+        services.import_registry(rows=[amnesty_row(**change)], user=curator)
+    [problem] = failure.value.problems
+    assert (problem.row, problem.column) == (2, column)
+    assert "waits for a reviewer" in problem.message
+    assert public_channels(published) == before
+
+
+def test_a_curators_import_may_change_a_published_events_curator_note(curator, published):
+    before = public_channels(published)
+    services.import_registry(rows=[amnesty_row(curator_note="Checked again.")], user=curator)
+    assert published.events.get().curator_note == "Checked again."
+    assert public_channels(published) == before
+
+
+def test_the_operators_import_changes_published_records_directly(published):
+    services.import_registry(rows=[amnesty_row(name_en="Amnesty International HK")])
+    assert Organisation.objects.public().get(pk=published.pk).name_en == "Amnesty International HK"
