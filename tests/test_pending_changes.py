@@ -1,7 +1,14 @@
 """A change to a published record waits for a second person before the public sees it."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from closures import services
 from closures.models import (
@@ -367,3 +374,206 @@ def test_a_curators_import_may_change_a_published_events_curator_note(curator, p
 def test_the_operators_import_changes_published_records_directly(published):
     services.import_registry(rows=[amnesty_row(name_en="Amnesty International HK")])
     assert Organisation.objects.public().get(pk=published.pk).name_en == "Amnesty International HK"
+
+
+# --- Inlines -----------------------------------------------------------------------------------
+
+
+def with_inline_event(data: dict, organisation, event=None, index=0, **overrides) -> dict:
+    """The organisation form's data with one event inline (an existing one, or a new one)."""
+    fields = event_data(event, **overrides) if event is not None else overrides
+    data.update(
+        {
+            "events-TOTAL_FORMS": str(index + 1),
+            "events-INITIAL_FORMS": "1" if event is not None else "0",
+            f"events-{index}-id": event.pk if event is not None else "",
+            f"events-{index}-organisation": organisation.pk,
+        }
+    )
+    for name, value in fields.items():
+        if name != "change_reason":
+            data[f"events-{index}-{name}"] = value
+    return data
+
+
+def test_a_published_event_edited_inline_waits_and_a_new_draft_event_is_saved(
+    client, curator, published, staff_login
+):
+    event = published.events.get()
+    before = public_channels(published, event)
+    data = with_inline_event(
+        change_data(published), published, event, stated_reason_en="Changed inline."
+    )
+    data = with_inline_event(
+        data,
+        published,
+        index=1,
+        uid="amnesty-new-draft",
+        event_type=EventType.SUSPENDED,
+        confidence="medium",
+        effective_on="2022-01-01",
+        effective_precision="day",
+        **{"citations-TOTAL_FORMS": "0", "citations-INITIAL_FORMS": "0"},
+    )
+    data["events-INITIAL_FORMS"] = "1"
+    staff_login(client, curator)
+    response = client.post(f"/admin/closures/organisation/{published.pk}/change/", data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert public_channels(published, event) == before
+    assert PendingChange.objects.get(event=event).proposed == {
+        "stated_reason_en": "Changed inline."
+    }
+    assert Event.objects.get(pk=event.pk).stated_reason_en == event.stated_reason_en
+    assert Event.objects.get(uid="amnesty-new-draft").review_state == "draft"
+
+
+def test_an_alias_added_to_a_published_organisation_waits_for_a_reviewer(
+    client, curator, reviewer, published, staff_login
+):
+    before = public_channels(published)
+    data = change_data(published)
+    data.update(
+        {
+            "aliases-TOTAL_FORMS": "1",
+            "aliases-0-name": "AI Hong Kong",
+            "aliases-0-language": "en",
+            "aliases-0-kind": "alias",
+        }
+    )
+    staff_login(client, curator)
+    response = client.post(f"/admin/closures/organisation/{published.pk}/change/", data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert public_channels(published) == before
+    assert not published.aliases.exists()
+    change = PendingChange.objects.get()
+    assert change.proposed == {"aliases": [["AI Hong Kong", "en", "alias"]]}
+    services.approve_change(change=change, user=reviewer)
+    assert public_channels(published)["api"]["aliases"] == [
+        {"name": "AI Hong Kong", "language": "en", "kind": "alias"}
+    ]
+
+
+# --- Any sequence of proposals and decisions -------------------------------------------------
+
+PROPOSALS = st.sampled_from(
+    [
+        ("organisation", {"name_en": "Union, renamed"}),
+        ("organisation", {"acronym": "U"}),
+        ("organisation", {"acronym": ""}),
+        ("event", {"stated_reason_en": "A reason proposed later."}),
+        ("event", {"event_type": EventType.SUSPENDED}),
+        ("event", {"reasons": ["legal_risk"]}),
+    ]
+)
+PEOPLE = st.sampled_from(["curator", "reviewer", "second_reviewer"])
+
+
+class PendingChangeMachine(RuleBasedStateMachine):
+    """Whatever people propose, approve or reject, the public view moves only on an approval
+    by someone other than the proposer, and then shows exactly the approved values."""
+
+    def __init__(self):
+        super().__init__()
+        self.atomic = transaction.atomic()
+        self.atomic.__enter__()
+        model = get_user_model()
+        self.users = {}
+        for name, group in [
+            ("curator", "Curators"),
+            ("reviewer", "Reviewers"),
+            ("second_reviewer", "Reviewers"),
+        ]:
+            self.users[name] = model.objects.create_user(name, is_staff=True)
+            self.users[name].groups.add(Group.objects.get(name=group))
+        services.import_registry(
+            rows=[spreadsheet_row(AMNESTY, "union-closed", stated_reason="First reason.")],
+            review_state="published",
+        )
+        self.records = {
+            "organisation": Organisation.objects.get(slug="amnesty"),
+            "event": Event.objects.get(uid="union-closed"),
+        }
+        self.expected = {kind: services.live_values(r) for kind, r in self.records.items()}
+        self.public = self.public_state()
+
+    def teardown(self):
+        transaction.set_rollback(True)
+        self.atomic.__exit__(None, None, None)
+
+    def public_state(self):
+        organisation = Organisation.objects.get(slug="amnesty")
+        return (
+            public_representation(organisation.pk),
+            organisation.public_changed_at,
+            RegistryVersion.objects.values_list("pk", "changed_at").first(),
+        )
+
+    @rule(proposal=PROPOSALS, person=PEOPLE)
+    def propose(self, proposal, person):
+        kind, values = proposal
+        try:
+            services.propose_change(
+                record=self.records[kind], user=self.users[person], values=values
+            )
+        except services.WorkflowRefused:
+            pass
+        assert self.public_state() == self.public
+
+    @rule(person=PEOPLE, approve=st.booleans())
+    def decide(self, person, approve):
+        change = PendingChange.objects.open().order_by("pk").first()
+        if change is None:
+            return
+        kind = "organisation" if change.organisation_id else "event"
+        user = self.users[person]
+        try:
+            if approve:
+                services.approve_change(change=change, user=user)
+            else:
+                services.reject_change(change=change, user=user, reason="Not supported.")
+        except services.WorkflowRefused:
+            assert self.public_state() == self.public
+            return
+        if not approve:
+            assert self.public_state() == self.public
+            return
+        assert change.proposed_by != user and services.is_reviewer(user)
+        self.expected[kind].update(change.proposed)
+        self.public = self.public_state()
+
+    @invariant()
+    def live_records_hold_only_approved_values(self):
+        for kind, record in self.records.items():
+            assert (
+                services.live_values(type(record).objects.get(pk=record.pk))
+                == (self.expected[kind])
+            )
+
+
+def test_the_public_view_changes_only_on_an_approval_by_a_second_person(db):
+    run_state_machine_as_test(
+        PendingChangeMachine,
+        settings=hypothesis_settings(
+            max_examples=15,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+def test_approving_a_citation_proposal_changes_the_events_citations(curator, reviewer, published):
+    event = published.events.get()
+    [citation] = event.citations.all()
+    source = Source.objects.create(url="https://news.example.org/evidence-2", title="Second")
+    proposed = [
+        {"source": citation.source_id, "quote": "Quoted better.", "claims": ["date", "event"]},
+        {"source": source.pk, "quote": "", "claims": ["reason"]},
+    ]
+    change = services.propose_change(record=event, user=curator, values={"citations": proposed})
+    assert event.citations.get().quote == citation.quote
+    services.approve_change(change=change, user=reviewer)
+    shown = Client().get(f"/api/v1/events/{event.uid}/").json()["citations"]
+    assert sorted((c["source"], c["quote"]) for c in shown) == sorted(
+        [(citation.source.uid, "Quoted better."), (source.uid, "")]
+    )
