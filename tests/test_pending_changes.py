@@ -122,6 +122,7 @@ def test_curator_edit_of_a_published_organisation_changes_nothing_public(
     assert change.proposed_by == curator and change.reason == "Per its website"
     messages = [str(m) for m in response.wsgi_request._messages]
     assert any("waits for a reviewer" in message for message in messages)
+    assert not any("changed successfully" in message for message in messages)
 
 
 def test_curator_edit_of_a_published_event_changes_nothing_public(
@@ -577,3 +578,14 @@ def test_approving_a_citation_proposal_changes_the_events_citations(curator, rev
     assert sorted((c["source"], c["quote"]) for c in shown) == sorted(
         [(citation.source.uid, "Quoted better."), (source.uid, "")]
     )
+
+
+def test_curators_and_reviewers_list_the_changes_waiting(
+    client, curator, reviewer, published, staff_login
+):
+    services.propose_change(record=published, user=curator, values={"acronym": "AI"})
+    for person in (curator, reviewer):
+        staff_login(client, person)
+        listing = client.get("/admin/closures/pendingchange/?state=open")
+        assert listing.status_code == 200
+        assert f"/admin/closures/organisation/{published.pk}/change/" in listing.content.decode()

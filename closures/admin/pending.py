@@ -247,12 +247,19 @@ class ReviewedEdits:
                 continue
             if change is None:
                 continue
+            request.__dict__["_closures_held_back"] = True
             self.message_user(
                 request,
                 f"Your change to the public fields of {name} waits for a reviewer; the public "
                 "sees the last approved version until another reviewer approves it.",
                 messages.WARNING,
             )
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        # Django's "changed successfully" would tell a proposer their public edit is live.
+        if level == messages.SUCCESS and request.__dict__.get("_closures_held_back"):
+            return
+        super().message_user(request, message, level, *args, **kwargs)
 
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         change = services.open_change_for(obj) if obj is not None else None

@@ -191,7 +191,9 @@ def approve_change(*, change: PendingChange, user, reason: str = ""):
             record,
             change.proposed,
             user=user,
-            reason=reason or f"Approved change proposed by {by}",
+            reason=reason
+            or f"Approved change proposed by {by}"
+            + (f": {change.reason}" if change.reason else ""),
         )
         change.state = PendingChangeState.APPROVED
         change.decided_by, change.decided_at = user, timezone.now()
