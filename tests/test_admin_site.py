@@ -15,6 +15,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from closures import services
 from closures.models import Release
 from closures.tracker_import import import_trackers
 from tests.test_tracker_import import entry_row, write_trackers
@@ -251,7 +252,8 @@ REGISTERED_MODELS = sorted(model._meta.label for model in admin.site._registry)
 @pytest.fixture
 def any_object_of(make_public_organisation, staff_member, tmp_path):
     """An existing row of every registered model, so the shortcut has something to find."""
-    make_public_organisation()
+    organisation = make_public_organisation()
+    services.propose_change(record=organisation, user=staff_member, values={"acronym": "X"})
     Release.objects.create(
         version="2026.11.0", released_on="2026-11-22", filename="r.zip", size=1, sha256="0"
     )

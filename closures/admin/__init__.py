@@ -4,4 +4,4 @@ Django autodiscovers `closures.admin`, so importing the modules that register th
 admins here is what puts them on the site.
 """
 
-from . import records, releases, sources, trackers  # noqa: F401  (registers the model admins)
+from . import pending, records, releases, sources, trackers  # noqa: F401  (registers the model admins)

@@ -20,6 +20,7 @@ from .forms import (
     PublicityLabels,
     TranslationMissingFilter,
 )
+from .pending import HasPendingChangeFilter, ProposalInline, ReviewedEdits
 from .views import SpreadsheetImport
 
 REVIEWER_ONLY_FIELDS = (
@@ -67,7 +68,7 @@ class CitationForm(forms.ModelForm):
         fields = ["source", "quote", "claims"]
 
 
-class CitationInline(nested_admin.NestedTabularInline):
+class CitationInline(ProposalInline, nested_admin.NestedTabularInline):
     model = Citation
     form = CitationForm
     extra = 0
@@ -75,7 +76,7 @@ class CitationInline(nested_admin.NestedTabularInline):
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
 
 
-class EventInline(PublicityLabels, nested_admin.NestedStackedInline):
+class EventInline(PublicityLabels, ProposalInline, nested_admin.NestedStackedInline):
     model = Event
     extra = 0
     inlines = [CitationInline]
@@ -87,13 +88,15 @@ class EventInline(PublicityLabels, nested_admin.NestedStackedInline):
     readonly_fields = [*REVIEWER_ONLY_FIELDS[:4], "submitted_by"]
 
 
-class AliasInline(nested_admin.NestedTabularInline):
+class AliasInline(ProposalInline, nested_admin.NestedTabularInline):
     model = Alias
     extra = 0
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
+class OrganisationAdmin(
+    PublicityLabels, ReviewedEdits, CurationAdmin, nested_admin.NestedModelAdmin
+):
     form = ChangeReasonForm
     inlines = [AliasInline, EventInline]
     formfield_overrides = URL_FORMFIELD_OVERRIDES
@@ -114,6 +117,7 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
         "current_status",
         "review_state",
         "embargoed",
+        HasPendingChangeFilter,
         TranslationMissingFilter,
     ]
     autocomplete_fields = ["parent_organisation"]
@@ -225,7 +229,7 @@ class OrganisationAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModel
 
 
 @admin.register(Event)
-class EventAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
+class EventAdmin(PublicityLabels, ReviewedEdits, CurationAdmin, nested_admin.NestedModelAdmin):
     form = ChangeReasonForm
     inlines = [CitationInline]
     list_display = [
@@ -238,7 +242,14 @@ class EventAdmin(PublicityLabels, CurationAdmin, nested_admin.NestedModelAdmin):
         "embargoed",
         "updated_at",
     ]
-    list_filter = ["event_type", "confidence", "review_state", "embargoed", "reasons"]
+    list_filter = [
+        "event_type",
+        "confidence",
+        "review_state",
+        "embargoed",
+        HasPendingChangeFilter,
+        "reasons",
+    ]
     search_fields = ["=uid", "organisation__search_text", "stated_reason_en", "stated_reason_zh"]
     show_full_result_count = False
     autocomplete_fields = ["organisation"]

@@ -24,6 +24,7 @@ from .organisation import (
     status_from_events,
     status_step,
 )
+from .pending_change import PendingChange, PendingChangeState
 from .registry_version import RegistryVersion
 from .release import Release
 from .reviewable import Reviewable
@@ -91,6 +92,8 @@ __all__ = [
     "LibraryProxyURL",
     "Organisation",
     "OrganisationQuerySet",
+    "PendingChange",
+    "PendingChangeState",
     "RegistryVersion",
     "OrganisationType",
     "PublicEntryStatus",

@@ -12,6 +12,15 @@ from .import_merge import ImportConflict, MergeRules
 from .import_parser import unknown_columns
 from .import_writer import ImportReport
 from .importing import ImportPreview, import_registry, import_spreadsheet, preview_import
+from .pending import (
+    approve_change,
+    edits_published_directly,
+    live_values,
+    needs_review,
+    open_change_for,
+    propose_change,
+    reject_change,
+)
 from .public_version import bump_public_data_version, is_public, shows_publicly
 from .revert import revert_to_version
 from .spreadsheet import ImportFailed, ImportProblem, read_spreadsheet
@@ -37,6 +46,13 @@ __all__ = [
     "ImportReport",
     "MergeRules",
     "WorkflowRefused",
+    "approve_change",
+    "edits_published_directly",
+    "live_values",
+    "needs_review",
+    "open_change_for",
+    "propose_change",
+    "reject_change",
     "bump_public_data_version",
     "delete_records",
     "is_public",

@@ -29,7 +29,9 @@ from .import_parser import (
     ParsedRow,
     ParsedSource,
 )
+from .pending import edits_published_directly, field_value, proposable_fields
 from .spreadsheet import ImportProblem
+from .workflow import record_name
 
 
 @dataclass
@@ -123,6 +125,36 @@ class RegistryWriter:
         self.reason = reason
         self.problems: list[ImportProblem] = []
         self.sources_seen: dict[str, Source] = {}
+        # An edit of what the public sees waits for a reviewer (services.pending); an import
+        # cannot wait, so a person's import that would make one is refused row by row.
+        self.edits_published = edits_published_directly(user)
+
+    def public_values(self, record) -> dict | None:
+        """What the public sees of a published record that this import may not change."""
+        if (
+            self.edits_published
+            or record.pk is None
+            or record.review_state != ReviewState.PUBLISHED
+        ):
+            return None
+        names = proposable_fields(type(record))
+        return {
+            name: field_value(record, name)
+            for name in names
+            if not record._meta.get_field(name).many_to_many
+        }
+
+    def hold_back(self, record, row: int, column: str) -> None:
+        self.problems.append(
+            ImportProblem(
+                row,
+                column,
+                f"{record_name(record)} is published, and this row changes what the public "
+                "sees of it. A change to a published record waits for a reviewer, which an "
+                "import cannot do: edit it in the admin (the change then waits for a "
+                "reviewer), or leave the row out.",
+            )
+        )
 
     def save(self, instance, kind: str, changed: bool, created: bool, baseline=None) -> None:
         """Save a new or changed record; otherwise store only a baseline that moved."""
@@ -164,6 +196,7 @@ class RegistryWriter:
                     values[name], row_of_value[name] = value, row.number
         columns = {name: column for column, name in ORGANISATION_COLUMNS.items()}
         baseline = dict(organisation.import_baseline)
+        published = self.public_values(organisation)
         present = frozenset().union(*(row.columns for row in rows))
         changed = self.merger.assign(
             organisation,
@@ -195,6 +228,9 @@ class RegistryWriter:
         if not self.validate(
             organisation, primary.number, columns, exclude=["review_state"], rows=row_of_value
         ):
+            return
+        if published is not None and self.public_values(organisation) != published:
+            self.hold_back(organisation, primary.number, "organisation_id")
             return
         self.save(organisation, "organisations", changed, created, baseline)
         aliases_changed = self.write_aliases(organisation, rows, primary)
@@ -256,6 +292,9 @@ class RegistryWriter:
             alias = Alias(organisation=organisation, name=name, language=language, kind=kind)
             if not self.validate(alias, rows[0].number, {"name": ALIASES_COLUMN}, ["organisation"]):
                 continue
+            if self.public_values(organisation) is not None:
+                self.hold_back(organisation, rows[0].number, ALIASES_COLUMN)
+                return False
             alias._change_reason = self.reason
             alias.save()
             self.report.count("aliases", "created")
@@ -284,6 +323,7 @@ class RegistryWriter:
         columns = {name: column for column, name in EVENT_COLUMNS.items()}
         columns.update(announced_precision="announced_date", effective_precision="effective_date")
         baseline = dict(event.import_baseline)
+        published = self.public_values(event)
         changed = self.merger.assign(
             event,
             units_from(row.event, columns, row.columns - {"id"}),
@@ -306,6 +346,9 @@ class RegistryWriter:
                 ),
             )
         if not self.validate(event, row.number, columns):
+            return False
+        if published is not None and (reasons_changed or self.public_values(event) != published):
+            self.hold_back(event, row.number, "id")
             return False
         # Dates of partial precision are stored as the first day of their period.
         self.save(event, "events", changed, created, baseline)
@@ -342,6 +385,9 @@ class RegistryWriter:
             created=created,
         )
         if not self.validate(citation, row, {"quote": f"{prefix}_quote"}, ["event", "source"]):
+            return False
+        if (created or changed) and self.public_values(event) is not None:
+            self.hold_back(event, row, f"{prefix}_url")
             return False
         self.save(citation, "citations", changed, created, baseline)
         return created or changed
