@@ -219,3 +219,16 @@ class CurationAdmin(SimpleHistoryAdmin):
     def render_change_form(self, request, context, *args, obj=None, **kwargs):
         context["embargoed_record"] = obj if obj is not None and obj.embargoed else None
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Records written only by services (releases, pending changes): the admin lists them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -37,6 +37,7 @@ from ..services.pending import (
     proposable_fields,
 )
 from ..services.workflow import history_reason, record_name
+from .curation import ViewOnlyAdmin
 
 DATE_PAIRS = [("announced_on", "announced_precision"), ("effective_on", "effective_precision")]
 
@@ -408,7 +409,7 @@ class HasPendingChangeFilter(admin.SimpleListFilter):
 
 
 @admin.register(PendingChange)
-class PendingChangeAdmin(admin.ModelAdmin):
+class PendingChangeAdmin(ViewOnlyAdmin):
     """Every proposal, open or decided: read-only, decided on the record's own page."""
 
     list_display = ["record_link", "state", "proposed_by", "proposed_at", "decided_by"]
@@ -421,12 +422,3 @@ class PendingChangeAdmin(admin.ModelAdmin):
         opts = record._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
         return format_html('<a href="{}">{}</a>', url, record_name(record))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Release
 from ..redaction import redact_release
 from ..releases import ReleaseRefused
+from .curation import ViewOnlyAdmin
 
 
 class RedactionForm(forms.Form):
@@ -62,21 +63,12 @@ def redact(modeladmin, request, queryset):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ViewOnlyAdmin):
     """Releases are built by `build_release`; here they are only read, and redacted."""
 
     list_display = ["version", "released_on", "redacted_on", "filename", "size"]
     readonly_fields = [field.name for field in Release._meta.fields]
     actions = [redact]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_embargo_permission(self, request):
         return request.user.has_perm("closures.embargo_organisation")
