@@ -127,3 +127,23 @@ def test_the_data_migration_leaves_a_baseline_the_first_refresh_fills_without_mo
     assert refreshed.public_changed_at == filled.public_changed_at
     assert current(scenario.ctu).public_fingerprint == public_fingerprint(scenario.ctu.pk)
     assert current(scenario.hidden).first_published_at is None
+
+
+def test_a_parent_becoming_public_or_hidden_moves_its_sub_organisations_view(
+    make_organisation, make_event, make_public_organisation, curator, reviewer
+):
+    parent = make_organisation(name_en="Federation")
+    make_event(parent)
+    child = make_public_organisation(parent_organisation=parent)
+    assert public_fingerprint(child.pk) == current(child).public_fingerprint
+
+    services.submit_for_review(record=parent, user=curator)
+    services.publish(record=current(parent), user=reviewer)
+    named = current(child)
+    assert named.public_changed_at > child.public_changed_at
+    assert named.public_fingerprint == public_fingerprint(child.pk) != child.public_fingerprint
+
+    services.set_embargo(record=current(parent), user=reviewer, reason="Staff at risk")
+    unnamed = current(child)
+    assert unnamed.public_changed_at > named.public_changed_at
+    assert unnamed.public_fingerprint == public_fingerprint(child.pk) == child.public_fingerprint

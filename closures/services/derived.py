@@ -16,7 +16,9 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
     itself: the public view (and every public channel) reads them. The public-change time
     moves only when the fingerprint of what the public sees differs from the stored one;
     `first_published_at` is set the first time the record becomes public, never by a step
-    that leaves it hidden (an embargoed record, hidden events).
+    that leaves it hidden (an embargoed record, hidden events). When the record becomes
+    public or stops being so, its sub-organisations are refreshed too: their public view
+    names the parent only while the public may see it.
     """
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
@@ -27,6 +29,7 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
         if changed_fields:
             # The fingerprint reads the derived fields (the public status) from the database.
             organisation.save_without_historical_record(update_fields=changed_fields)
+        was_public = organisation.is_public
         organisation.is_public = store_public_flags(organisation_id)
         fingerprint = public_fingerprint(organisation_id)
         if organisation.public_fingerprint == NOT_YET_COMPUTED:
@@ -42,7 +45,20 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
             # Derived fields are not a curator's change: keep them out of the history.
             organisation.save_without_historical_record(update_fields=PUBLIC_VIEW_FIELDS)
             public_view_changed(organisation)
+        if organisation.is_public != was_public:
+            refresh_sub_organisations(parent_id=organisation_id)
     return organisation
+
+
+def refresh_sub_organisations(*, parent_id: int) -> None:
+    """Refresh the records naming this parent: whether they may name it has just changed.
+
+    A sub-organisation's own publicness never depends on its parent's, so this goes one
+    level down and no further.
+    """
+    children = Organisation.objects.filter(parent_organisation_id=parent_id).order_by("pk")
+    for child_id in children.values_list("pk", flat=True):
+        refresh_organisation(organisation_id=child_id)
 
 
 def store_public_flags(organisation_id: int) -> bool:
