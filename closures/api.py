@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone, translation
 from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
@@ -388,6 +388,19 @@ class ExportView(generics.GenericAPIView):
         },
     )
     def get(self, request, name):
+        cache_key = caching.export_key(request._request)
+        stored = caching.stored_export(cache_key)
+        if stored is not None:
+            response = HttpResponse(stored, content_type=EXPORT_FORMATS[name])
+        else:
+            body = self.body(request, name)
+            response = StreamingHttpResponse(
+                caching.relayed_and_kept(body, cache_key), content_type=EXPORT_FORMATS[name]
+            )
+        response["Content-Disposition"] = f'attachment; filename="closures-{name}"'
+        return response
+
+    def body(self, request, name):
         bom = request.query_params.get("bom") in ("1", "true", "yes")
         filterset = RegistryFilterBackend().filterset(request, self)
         events = filterset.filter_events(self.get_queryset())
@@ -406,6 +419,4 @@ class ExportView(generics.GenericAPIView):
         else:
             rows = exports.source_rows(exports.public_sources_of(events))
             body = exports.csv_lines(rows, exports.SOURCE_COLUMNS, bom=bom)
-        response = StreamingHttpResponse(body, content_type=EXPORT_FORMATS[name])
-        response["Content-Disposition"] = f'attachment; filename="closures-{name}"'
-        return response
+        return body

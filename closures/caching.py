@@ -211,3 +211,41 @@ def restored_page(stored: dict) -> HttpResponse:
     if stored["language"]:
         response["Content-Language"] = stored["language"]
     return response
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+# A filtered export (a search, a type: a few thousand rows) is kept whole for its data
+# version; the full tables (tens of megabytes) stream every time, their memory flat.
+EXPORT_KEPT_BYTES = 4 * 1024 * 1024
+
+
+def export_key(request) -> str | None:
+    """The shared-cache key of an anonymous export request, or None for anyone else."""
+    if not is_anonymous(request):
+        return None
+    return key("export", data_version(request), request.build_absolute_uri())
+
+
+def stored_export(cache_key: str | None) -> bytes | None:
+    return None if cache_key is None else shared_cache.get(cache_key)
+
+
+def relayed_and_kept(chunks, cache_key: str | None):
+    """Relay an export's chunks and keep the whole body for its data version if it is small.
+
+    Only a body relayed to its end is kept: a client that goes away leaves nothing behind.
+    The version was read before the rows, so a body can only be newer than its key, never
+    older: no request after a public change can read it.
+    """
+    kept, size = ([] if cache_key else None), 0
+    for chunk in chunks:
+        if kept is not None:
+            size += len(chunk)
+            if size <= EXPORT_KEPT_BYTES:
+                kept.append(chunk)
+            else:
+                kept = None
+        yield chunk
+    if kept is not None:
+        shared_cache.set(cache_key, b"".join(kept), TIMEOUT_SECONDS)

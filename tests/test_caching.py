@@ -11,7 +11,7 @@ import pytest
 from django.http import QueryDict
 from django.test import Client
 
-from closures import services
+from closures import caching, services
 from closures.filters import RegistryFilterSet
 from closures.models import Event, Organisation, OrganisationType, RegistryVersion, ReviewState
 from closures.services import import_registry
@@ -208,6 +208,35 @@ def test_unchanged_public_responses_answer_304_until_a_public_change(
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed["ETag"] != etag
     assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 200
+
+
+UNION_EVENTS = "/api/v1/export/events.csv?org_type=union"
+
+
+def test_a_filtered_export_is_kept_for_its_version_and_follows_each_change(
+    client, public_union, draft_union, curator, reviewer
+):
+    streamed = client.get(UNION_EVENTS)
+    streamed_body = streamed.getvalue()
+    assert streamed.streaming and b"Public Union" in streamed_body
+    kept = client.get(UNION_EVENTS)
+    assert not kept.streaming and kept.content == streamed_body
+    assert kept["Content-Type"] == streamed["Content-Type"]
+    assert kept["Content-Disposition"] == streamed["Content-Disposition"]
+    services.submit_for_review(record=draft_union, user=curator)
+    services.publish(record=draft_union, user=reviewer)
+    assert b"Draft Union" in client.get(UNION_EVENTS).getvalue()
+    services.set_embargo(record=public_union, user=reviewer, reason="Names a detainee")
+    assert b"Public Union" not in client.get(UNION_EVENTS).getvalue()
+    assert b"Draft Union" in client.get(UNION_EVENTS).getvalue()
+
+
+def test_an_export_larger_than_kept_streams_every_time(client, public_union, monkeypatch):
+    monkeypatch.setattr(caching, "EXPORT_KEPT_BYTES", 10)
+    first = client.get(UNION_EVENTS).getvalue()
+    assert b"Public Union" in first
+    again = client.get(UNION_EVENTS)
+    assert again.streaming and again.getvalue() == first
 
 
 def test_record_page_answers_304_and_follows_an_embargo(client, public_union, reviewer):

@@ -38,7 +38,7 @@ def registry(scenario):
 def fetch(client, url) -> bytes:
     response = client.get(url)
     assert response.status_code == 200, url
-    return b"".join(response.streaming_content)
+    return response.getvalue()
 
 
 def read_csv(body: bytes) -> list[dict]:
