@@ -118,7 +118,8 @@ class PublicCacheMiddleware:
     Public pages, the feed, API responses and exports carry an ETag and Last-Modified from
     the data version and `Cache-Control: public` with a short max-age. Anything a signed-in
     user asks for, and the admin, is left alone. Only HTML pages and the feed are stored
-    whole: API views keep their throttling, and exports stream.
+    whole: API views keep their throttling, and exports stream (a small filtered export is
+    kept by its view, `relayed_and_kept`).
     Must follow the authentication and locale middleware.
     """
 

@@ -150,8 +150,10 @@ class OrganisationQuerySet(models.QuerySet):
         if not postgresql:
             return self.filter(substring)
         query = SearchQuery(text, config="english", search_type="websearch")
+        # The word match first: exact from its index, it spares most rows of a common word
+        # ("Union", a quarter of all) the substring test, which every row must recheck.
         return (
-            self.filter(substring | Q(search_vector=query))
+            self.filter(Q(search_vector=query) | substring)
             .annotate(search_rank=SearchRank(F("search_vector"), query))
             .order_by("-search_rank", "name_en", "slug")
         )
