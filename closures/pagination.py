@@ -1,4 +1,4 @@
-"""A paginator for deep pages of large, wide querysets (the admin's changelists)."""
+"""A paginator for deep pages of large, wide querysets (the admin's changelists, the listing)."""
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property

@@ -6,7 +6,6 @@ Every page starts from `Organisation.objects.public()` or `Event.objects.public(
 import json
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Max, Prefetch, Q
@@ -35,6 +34,7 @@ from .models import (
     Organisation,
     OrganisationType,
 )
+from .pagination import KeysFirstPaginator
 
 # The same query string selects the same rows in the exports as on the page.
 EXPORT_FILES = ("organisations.csv", "events.csv")
@@ -120,8 +120,11 @@ class WithdrawnRecordMixin:
             return render(request, self.withdrawn_template_name, context, status=410)
 
 
-class CountedPaginator(Paginator):
-    """A paginator told its count, so it does not count the rows again."""
+class CountedPaginator(KeysFirstPaginator):
+    """A paginator told its count, so it does not count the rows again; a page's keys are
+    found first, from the listing order's index alone, then its rows by key."""
+
+    leading_keys = ()
 
     def __init__(self, *args, count: int, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,13 +10,14 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .organisation_queries import (  # noqa: F401
+    PUBLIC_ROW,
     DoubledCharacters,
     EnglishSearchVector,
     OrganisationQuerySet,
@@ -244,16 +245,23 @@ class Organisation(Reviewable):
         verbose_name_plural = _("organisations")
         ordering = ["name_en", "slug"]
         # Deep pages walk an index in order instead of sorting every record: the admin's
-        # order (with the key, so the page's keys come from the index alone) and the listing's.
+        # order and the public listing's, each with the key, so a page's keys come from the
+        # index alone. The public rows' types and statuses are counted from an index too.
         indexes = [
             models.Index(
                 fields=["name_en", "slug"], include=["id"], name="organisation_name_order"
             ),
             models.Index(
-                F("public_latest_event_on").desc(),
-                F("name_en"),
-                F("slug"),
-                name="organisation_listing_order",
+                fields=["-public_latest_event_on", "name_en", "slug"],
+                include=["id"],
+                condition=PUBLIC_ROW,
+                name="organisation_public_order",
+            ),
+            models.Index(
+                fields=["org_type", "public_status"],
+                include=["id"],
+                condition=PUBLIC_ROW,
+                name="organisation_public_types",
             ),
         ]
         permissions = [
