@@ -42,3 +42,19 @@ def test_admin_changelist_deep_page_lists_the_rows_of_that_page(admin_client, ma
     assert response.status_code == 200
     listed = [row.slug for row in response.context["cl"].result_list]
     assert listed == [f"deep-{number:03d}" for number in range(100, 130)]
+
+
+@pytest.mark.parametrize("query", ["", "q=Group"])
+def test_listing_pages_hold_the_rows_of_the_listing_order(client, make_public_organisation, query):
+    """The listing's pages come keys first: the same rows, in the order the listing gives."""
+    for number in range(60):
+        make_public_organisation(name_en=f"Group {number % 9}", slug=f"group-{number:02d}")
+    ordered = Organisation.objects.public().for_listing()
+    if query:
+        ordered = ordered.search("Group")
+    slugs = list(ordered.values_list("slug", flat=True))
+    listed = []
+    for page in (1, 2, 3):
+        response = client.get(f"/en/organisations/?{query}&page={page}")
+        listed += [row.slug for row in response.context["organisations"]]
+    assert listed == slugs
