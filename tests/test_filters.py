@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.db import connection
 
@@ -123,6 +125,31 @@ def test_ordering(scenario):
     assert list(filterset.qs.values_list("slug", flat=True)) == ["apple-daily", "amnesty", "hkctu"]
     filterset = RegistryFilterSet({"ordering": "name"}, queryset=Organisation.objects.public())
     assert list(filterset.qs.values_list("slug", flat=True))[0] == "amnesty"
+
+
+@pytest.mark.parametrize(
+    ("ordering", "tied_in_order"),
+    [
+        ("-latest", ["Alpha Union", "Zeta Union"]),
+        ("latest", ["Alpha Union", "Zeta Union"]),
+        ("name", ["Alpha Union", "Zeta Union"]),
+    ],
+)
+def test_records_that_tie_on_the_sort_keep_one_order(
+    make_public_organisation, ordering, tied_in_order
+):
+    """Tied records come by name then slug: their order must not depend on other rows.
+
+    Without the tie-breakers PostgreSQL gave two records with the same latest date in a
+    different order once hidden records were deleted, so a page told of their existence.
+    """
+    same_day = {"effective_on": dt.date(2021, 8, 10)}
+    make_public_organisation(name_en="Zeta Union", slug="zeta", event=same_day)
+    make_public_organisation(name_en="Alpha Union", slug="alpha", event=same_day)
+    filterset = RegistryFilterSet({"ordering": ordering}, queryset=Organisation.objects.public())
+    assert filterset.is_valid(), filterset.errors
+    assert filterset.qs.query.order_by[-2:] == ("name_en", "slug")
+    assert list(filterset.qs.values_list("name_en", flat=True)) == tied_in_order
 
 
 def test_filter_events_gives_the_matching_public_events(scenario):
