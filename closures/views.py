@@ -105,19 +105,43 @@ class WithdrawnRecordMixin:
             if not gone.exists():
                 raise
             explained = Organisation.objects.withdrawn_with_public_reason()
+            organisation = explained.filter(slug=kwargs.get("slug")).first()
             changed = gone.values_list("public_changed_at", flat=True).first()
             other = "en" if page_language() == "zh-hant" else "zh-hant"
             context = {
-                "organisation": explained.filter(slug=kwargs.get("slug")).first(),
+                "organisation": organisation,
                 # The day it left public view, as the API's withdrawn/ list gives it: no finer.
                 "since": timezone.localdate(changed) if changed else None,
                 # The page's language first, then the other one marked with its `lang`.
-                "languages_of_notice": [
-                    (page_language(), ""),
-                    (other, "en" if other == "en" else "zh-Hant"),
+                "notices": [
+                    withdrawal_notice(organisation, page_language(), page_language()),
+                    withdrawal_notice(organisation, other, page_language()),
                 ],
             }
             return render(request, self.withdrawn_template_name, context, status=410)
+
+
+LANG_TAGS = {"en": "en", "zh-hant": "zh-Hant"}
+
+
+def withdrawal_notice(organisation, code: str, page_code: str) -> dict:
+    """One language's part of a 410 page: its reason, and `lang` tags where the text differs.
+
+    The Chinese part gives the Chinese reason when a reviewer wrote one, else the English
+    reason marked as English, so a screen reader pronounces it right.
+    """
+    reason, reason_code = "", code
+    if organisation is not None:
+        reason = organisation.withdrawn_reason
+        reason_code = "en"
+        if code == "zh-hant" and organisation.withdrawn_reason_zh:
+            reason, reason_code = organisation.withdrawn_reason_zh, "zh-hant"
+    return {
+        "code": code,
+        "lang": LANG_TAGS[code] if code != page_code else "",
+        "reason": reason,
+        "reason_lang": LANG_TAGS[reason_code] if reason_code != code else "",
+    }
 
 
 class CountedPaginator(Paginator):
