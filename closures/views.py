@@ -335,7 +335,7 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
         parent = organisation.parent_organisation
         lede = record_lede(organisation, organisation.public_events, parent=parent)
         return super().get_context_data(
-            lede=lede,
+            lede=record_lede(organisation, organisation.public_events, parent=parent, as_html=True),
             description_in_lede=bool(described_as(organisation)),
             page_description=lede,
             page_title=organisation.display_name(),
