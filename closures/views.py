@@ -8,7 +8,6 @@ import json
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.db.models import Count, Max, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -224,7 +223,7 @@ class OrganisationListView(ListView):
             exports=export_links(self.request.GET) if valid else None,
             filtered=any(self.request.GET.get(name) for name in FILTERS_BEHIND_DISCLOSURE),
             chips=self.chips(facets) if valid else [],
-            ranked=bool(self.request.GET.get("q")) and connection.vendor == "postgresql",
+            ranked=bool(self.request.GET.get("q")),
             **kwargs,
         )
         query = self.request.GET.get("q", "").strip() if valid else ""
