@@ -147,3 +147,13 @@ def test_a_parent_becoming_public_or_hidden_moves_its_sub_organisations_view(
     unnamed = current(child)
     assert unnamed.public_changed_at > named.public_changed_at
     assert unnamed.public_fingerprint == public_fingerprint(child.pk) == child.public_fingerprint
+
+
+def test_deleting_a_public_parent_moves_its_sub_organisations_view(make_public_organisation):
+    parent = make_public_organisation(name_en="Federation")
+    child = make_public_organisation(parent_organisation=parent)
+    services.delete_records(records=[current(parent)])
+    orphan = current(child)
+    assert orphan.parent_organisation_id is None
+    assert orphan.public_changed_at > child.public_changed_at
+    assert orphan.public_fingerprint == public_fingerprint(child.pk) != child.public_fingerprint

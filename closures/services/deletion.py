@@ -21,6 +21,14 @@ def delete_records(*, records) -> None:
                 source__in=[record for record in records if isinstance(record, Source)]
             ).values_list("event__organisation_id", flat=True)
         )
+        # A deleted organisation's sub-organisations lose their parent: their public view too.
+        organisations_left |= set(
+            Organisation.objects.filter(
+                parent_organisation__in=[
+                    record for record in records if isinstance(record, Organisation)
+                ]
+            ).values_list("pk", flat=True)
+        )
         for record in records:
             record.delete()
         for organisation_id in organisations_left:
