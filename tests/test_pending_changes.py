@@ -349,6 +349,8 @@ def amnesty_row(**overrides):
         ({"stated_reason": "Another reason."}, "id"),
         ({"aliases": "AI Hong Kong"}, "aliases"),
         ({"source2_url": "https://news.example.org/more", "source2_title": "More"}, "source2_url"),
+        # The cited source's details are public too (tests/test_four_eyes_paths.py).
+        ({"source_title": "A report, retitled by import"}, "source_url"),
     ],
 )
 def test_a_curators_import_cannot_change_a_published_record(curator, published, change, column):
