@@ -32,6 +32,7 @@ CHANGE_LOG_HIDDEN_FIELDS = frozenset(
         "embargo_review_on",
         "curator_note",
         "withdrawn_reason",
+        "withdrawn_reason_zh",
     }
 )
 

@@ -107,6 +107,27 @@ class EventYearCriterion(EventCriterion, django_filters.NumberFilter):
         return Q(occurred_to__gte=dt.date(year, 1, 1), occurred_from__lte=dt.date(year, 12, 31))
 
 
+class UniqueOrderingFilter(django_filters.OrderingFilter):
+    """Sort as asked, then by name and slug, so records that tie keep one order.
+
+    Without the tie-breakers the database returns tied records in whatever order its plan
+    meets them, which changes when other rows come and go: a page would then differ with a
+    hidden record's presence (the pruned audit caught this on PostgreSQL) and between pages.
+    """
+
+    TIE_BREAKERS = ("name_en", "slug")
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        fields = [field.lstrip("-") for field in ordering]
+        for tie_breaker in self.TIE_BREAKERS:
+            if tie_breaker not in fields:
+                ordering.append(tie_breaker)
+        return qs.order_by(*ordering)
+
+
 class RegistryFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
@@ -188,7 +209,7 @@ class RegistryFilterSet(django_filters.FilterSet):
             "ISO 8601 date and time: records that changed since then, for incremental sync."
         ),
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = UniqueOrderingFilter(
         label=_("Sort by"),
         fields=(("name_en", "name"), ("public_latest_event_on", "latest")),
         field_labels={"name_en": _("name"), "public_latest_event_on": _("latest event")},

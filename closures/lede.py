@@ -10,6 +10,8 @@ the public parent), so the lede costs no query of its own when the events' citat
 sources and reasons are prefetched.
 """
 
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
@@ -205,23 +207,37 @@ def on_whose_word(events) -> str:
     return _("%(count)s, including %(named)s") % {"count": count, "named": join_words(named)}
 
 
-def record_lede(organisation, events, *, parent=None) -> str:
+def record_lede(organisation, events, *, parent=None, as_html=False) -> str:
     """Who, what happened and when, where they went, why, and on whose word.
 
     `events` are the record's public events in time order; `parent` the organisation it was
     part of, only when that one is public. The step told is the one that sets the public
     status, so the lede and the status never disagree; an unconfirmed status says
     "reportedly".
+
+    Plain text for meta descriptions and feeds; `as_html` gives the page's paragraph, every
+    part escaped and the name in the other language marked with its `lang`, so a screen
+    reader reads "蘋果日報" in Chinese on the English page.
     """
+    escaped = conditional_escape if as_html else str
     events = list(events)
     name = organisation.display_name()
     other = organisation.name_en if chinese_page() else organisation.name_zh
+    if as_html and other:
+        other = format_html(
+            '<span lang="{}">{}</span>', "en" if chinese_page() else "zh-Hant", other
+        )
     who = (
-        _("%(name)s (%(other)s)") % {"name": name, "other": other}
+        _("%(name)s (%(other)s)") % {"name": escaped(name), "other": other}
         if other and other != name
-        else name
+        else escaped(name)
     )
-    parts = {"who": who, "kind": who_they_were(organisation, parent)}
+    lede = _lede_text(organisation, events, parent=parent, who=who, escaped=escaped)
+    return mark_safe(lede) if as_html else lede
+
+
+def _lede_text(organisation, events, *, parent, who, escaped) -> str:
+    parts = {"who": who, "kind": escaped(who_they_were(organisation, parent))}
     event, unconfirmed = status_step(events)
     if event is None and events:
         # Pressure alone (a raid, an arrest) sets no status; the lede tells the latest of it.
@@ -229,14 +245,14 @@ def record_lede(organisation, events, *, parent=None) -> str:
         unconfirmed = event.confidence not in CONFIDENCE_THAT_CONFIRMS
     if event is None:
         return _("%(who)s, %(kind)s.") % parts
-    parts["what"] = what_happened(event, unconfirmed)
+    parts["what"] = escaped(what_happened(event, unconfirmed))
     earlier_pressure = [
         pressure_phrase(earlier.event_type)
         for earlier in events[: events.index(event)]
         if pressure_phrase(earlier.event_type)
     ]
     if earlier_pressure and event.event_type in CLOSURE_EVENT_TYPES:
-        parts["after"] = join_words(list(dict.fromkeys(earlier_pressure)))
+        parts["after"] = escaped(join_words(list(dict.fromkeys(earlier_pressure))))
         sentence = _("%(who)s, %(kind)s, %(what)s after %(after)s.") % parts
     else:
         sentence = _("%(who)s, %(kind)s, %(what)s.") % parts
@@ -251,8 +267,8 @@ def record_lede(organisation, events, *, parent=None) -> str:
         None,
     )
     if relocation is not None:
-        also = _("It also relocated to %(place)s.") % {"place": place(relocation)}
+        also = _("It also relocated to %(place)s.") % {"place": escaped(place(relocation))}
         sentence = sentence_gap().join((sentence, also))
-    reason = stated_reason(event)
+    reason = escaped(stated_reason(event))
     text = sentence_gap().join(part for part in (sentence, reason) if part)
-    return _("%(text)s — %(sources)s") % {"text": text, "sources": on_whose_word(events)}
+    return _("%(text)s — %(sources)s") % {"text": text, "sources": escaped(on_whose_word(events))}

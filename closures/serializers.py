@@ -181,17 +181,22 @@ class WithdrawnSerializer(RegistrySerializer):
     id = serializers.CharField(source="slug", read_only=True)
     withdrawn = serializers.SerializerMethodField()
     reason = serializers.SerializerMethodField()
+    reason_zh = serializers.SerializerMethodField()
     since = serializers.SerializerMethodField()
 
     class Meta:
         model = Organisation
-        fields = ["id", "withdrawn", "reason", "since"]
+        fields = ["id", "withdrawn", "reason", "reason_zh", "since"]
 
     def get_withdrawn(self, organisation) -> bool:
         return organisation.withdrawn_publicly_flag
 
     def get_reason(self, organisation) -> str:
         return organisation.withdrawn_reason if organisation.withdrawn_publicly_flag else ""
+
+    def get_reason_zh(self, organisation) -> str:
+        """The reason in Chinese when a reviewer wrote one; empty otherwise."""
+        return organisation.withdrawn_reason_zh if organisation.withdrawn_publicly_flag else ""
 
     def get_since(self, organisation) -> dt.date | None:
         """The day (Hong Kong time) the record left public view; never a finer time."""

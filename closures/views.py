@@ -8,7 +8,6 @@ import json
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.db.models import Count, Max, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -105,19 +104,43 @@ class WithdrawnRecordMixin:
             if not gone.exists():
                 raise
             explained = Organisation.objects.withdrawn_with_public_reason()
+            organisation = explained.filter(slug=kwargs.get("slug")).first()
             changed = gone.values_list("public_changed_at", flat=True).first()
             other = "en" if page_language() == "zh-hant" else "zh-hant"
             context = {
-                "organisation": explained.filter(slug=kwargs.get("slug")).first(),
+                "organisation": organisation,
                 # The day it left public view, as the API's withdrawn/ list gives it: no finer.
                 "since": timezone.localdate(changed) if changed else None,
                 # The page's language first, then the other one marked with its `lang`.
-                "languages_of_notice": [
-                    (page_language(), ""),
-                    (other, "en" if other == "en" else "zh-Hant"),
+                "notices": [
+                    withdrawal_notice(organisation, page_language(), page_language()),
+                    withdrawal_notice(organisation, other, page_language()),
                 ],
             }
             return render(request, self.withdrawn_template_name, context, status=410)
+
+
+LANG_TAGS = {"en": "en", "zh-hant": "zh-Hant"}
+
+
+def withdrawal_notice(organisation, code: str, page_code: str) -> dict:
+    """One language's part of a 410 page: its reason, and `lang` tags where the text differs.
+
+    The Chinese part gives the Chinese reason when a reviewer wrote one, else the English
+    reason marked as English, so a screen reader pronounces it right.
+    """
+    reason, reason_code = "", code
+    if organisation is not None:
+        reason = organisation.withdrawn_reason
+        reason_code = "en"
+        if code == "zh-hant" and organisation.withdrawn_reason_zh:
+            reason, reason_code = organisation.withdrawn_reason_zh, "zh-hant"
+    return {
+        "code": code,
+        "lang": LANG_TAGS[code] if code != page_code else "",
+        "reason": reason,
+        "reason_lang": LANG_TAGS[reason_code] if reason_code != code else "",
+    }
 
 
 class CountedPaginator(Paginator):
@@ -200,7 +223,7 @@ class OrganisationListView(ListView):
             exports=export_links(self.request.GET) if valid else None,
             filtered=any(self.request.GET.get(name) for name in FILTERS_BEHIND_DISCLOSURE),
             chips=self.chips(facets) if valid else [],
-            ranked=bool(self.request.GET.get("q")) and connection.vendor == "postgresql",
+            ranked=bool(self.request.GET.get("q")),
             **kwargs,
         )
         query = self.request.GET.get("q", "").strip() if valid else ""
@@ -311,7 +334,7 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
         parent = organisation.parent_organisation
         lede = record_lede(organisation, organisation.public_events, parent=parent)
         return super().get_context_data(
-            lede=lede,
+            lede=record_lede(organisation, organisation.public_events, parent=parent, as_html=True),
             description_in_lede=bool(described_as(organisation)),
             page_description=lede,
             page_title=organisation.display_name(),

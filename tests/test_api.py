@@ -133,10 +133,17 @@ def test_updated_since_and_tombstones_let_a_copy_stay_in_sync(client, scenario):
         "id": "hkctu",
         "withdrawn": True,
         "reason": "Merged into another record.",
+        "reason_zh": "",
         "since": today,
     }
     # An embargo is announced as a plain disappearance: no reason, never the embargoed one's.
-    assert rows["amnesty"] == {"id": "amnesty", "withdrawn": False, "reason": "", "since": today}
+    assert rows["amnesty"] == {
+        "id": "amnesty",
+        "withdrawn": False,
+        "reason": "",
+        "reason_zh": "",
+        "since": today,
+    }
     assert "Staff at risk" not in response.content.decode()
     assert "draft-union" not in rows  # never public, so nothing to withdraw
     # Records changed before `since` are left out, however they left the public.
@@ -159,6 +166,7 @@ def test_a_withdrawal_without_a_public_reason_says_only_no_longer_public(client,
         "id": "hkctu",
         "withdrawn": False,
         "reason": "",
+        "reason_zh": "",
         "since": timezone.localdate().isoformat(),
     }
     page = client.get("/en/organisations/hkctu/")

@@ -21,8 +21,13 @@ def meta(html: str, attribute: str, name: str) -> str:
     return unescape(match.group(1))
 
 
+def lede_html(html: str) -> str:
+    return re.search(r'<p class="lede">(.*?)</p>', html, re.S).group(1)
+
+
 def lede_of(html: str) -> str:
-    return unescape(re.search(r'<p class="lede">(.*?)</p>', html, re.S).group(1))
+    """The lede as a reader hears it: its text, without the `lang` marks."""
+    return unescape(re.sub(r"<[^>]+>", "", lede_html(html)))
 
 
 def test_lede_says_who_what_when_why_and_on_how_many_sources(client, scenario):
@@ -39,6 +44,30 @@ def test_lede_in_chinese_puts_the_date_before_the_verb(client, scenario):
         "香港職工會聯盟（Hong Kong Confederation of Trade Unions），工會，於2021年10月3日解散。"
         "會員受到威脅。——1個來源"
     )
+
+
+def test_lede_marks_the_name_in_the_other_language_with_its_lang(client, scenario):
+    english = lede_html(client.get("/en/organisations/hkctu/").content.decode())
+    chinese = lede_html(client.get("/zh-hant/organisations/hkctu/").content.decode())
+    assert english.startswith(
+        'Hong Kong Confederation of Trade Unions (<span lang="zh-Hant">香港職工會聯盟</span>),'
+    )
+    assert chinese.startswith(
+        '香港職工會聯盟（<span lang="en">Hong Kong Confederation of Trade Unions</span>）'
+    )
+
+
+def test_the_lede_escapes_what_curators_wrote(make_public_organisation, client):
+    organisation = make_public_organisation(
+        name_en="Tom & <b>Jerry</b> Union",
+        event={"stated_reason_en": 'Said "<script>alert(1)</script>" & left.'},
+    )
+    html = client.get(organisation.get_absolute_url()).content.decode()
+    paragraph = lede_html(html)
+    assert "<script>" not in paragraph and "<b>" not in paragraph
+    assert "Tom &amp; &lt;b&gt;Jerry&lt;/b&gt; Union" in paragraph
+    assert lede_of(html).startswith("Tom & <b>Jerry</b> Union")
+    assert meta(html, "name", "description") == lede_of(html)
 
 
 def test_lede_names_where_a_relocation_went_at_the_precision_known(client, scenario):

@@ -101,6 +101,7 @@ def build_world() -> None:
                 record=organisation,
                 user=reviewer,
                 reason=f"Withdrawn: duplicate record ({fate})",
+                reason_zh=f"撤回：重複紀錄（{fate}）",
                 reason_public=fate == 4,
             )
         elif fate == 7 and len(events) > 1:
@@ -139,8 +140,9 @@ def prune_to_public() -> None:
     for model in (Organisation, Event):
         model.objects.update(submitted_by=None, **private)
         model.history.update(**private)
-    Organisation.objects.filter(withdrawn_reason_public=False).update(withdrawn_reason="")
-    Organisation.history.filter(withdrawn_reason_public=False).update(withdrawn_reason="")
+    hidden_reasons = {"withdrawn_reason": "", "withdrawn_reason_zh": ""}
+    Organisation.objects.filter(withdrawn_reason_public=False).update(**hidden_reasons)
+    Organisation.history.filter(withdrawn_reason_public=False).update(**hidden_reasons)
     TrackerEntry.objects.update(curator_note="")
 
 

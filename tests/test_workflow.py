@@ -2,6 +2,7 @@ import datetime as dt
 import importlib
 
 import pytest
+from django.utils import timezone
 
 from closures import services
 from closures.models import Event, Organisation, ReviewState
@@ -155,6 +156,42 @@ def test_withdrawn_record_answers_410_with_the_public_reason(
     assert "Gone Union" in response.content.decode()
 
 
+def test_the_410_page_gives_the_public_reason_in_both_languages_and_the_date(
+    client, make_public_organisation, reviewer
+):
+    organisation = make_public_organisation(name_en="Gone Union", name_zh="離開工會")
+    services.withdraw(
+        record=organisation,
+        user=reviewer,
+        reason="Found to be a duplicate.",
+        reason_zh="發現與另一紀錄重複。",
+        reason_public=True,
+    )
+    today = timezone.localdate().isoformat()
+    english = client.get(organisation.get_absolute_url()).content.decode()
+    chinese = client.get(f"/zh-hant/organisations/{organisation.slug}/").content.decode()
+    for page in (english, chinese):
+        assert "Found to be a duplicate." in page
+        assert "發現與另一紀錄重複。" in page
+        assert today in page
+    # Each reason sits in the part of its own language; the other part is marked.
+    assert english.index("Found to be a duplicate.") < english.index("發現與另一紀錄重複。")
+    assert chinese.index("發現與另一紀錄重複。") < chinese.index("Found to be a duplicate.")
+    assert '<section class="withdrawn-notice" lang="zh-Hant">' in english
+    assert '<section class="withdrawn-notice" lang="en">' in chinese
+    withdrawn = client.get("/api/v1/withdrawn/").json()["results"]
+    assert withdrawn[0]["reason_zh"] == "發現與另一紀錄重複。"
+
+
+def test_without_a_chinese_reason_the_chinese_part_gives_the_english_one_marked_english(
+    client, make_public_organisation, reviewer
+):
+    organisation = make_public_organisation()
+    services.withdraw(record=organisation, user=reviewer, reason="Duplicate.", reason_public=True)
+    page = client.get(f"/zh-hant/organisations/{organisation.slug}/").content.decode()
+    assert '<span lang="en">Duplicate.</span>' in page
+
+
 def test_once_public_record_withdrawn_then_embargoed_says_only_no_longer_public(
     client, make_public_organisation, reviewer
 ):
@@ -243,10 +280,17 @@ def test_admin_withdraw_action_marks_the_reason_public_when_ticked(
     organisation = make_public_organisation()
     staff_login(client, reviewer)
     post_action(
-        client, "withdraw", [organisation], apply="1", reason="Duplicate", reason_public="on"
+        client,
+        "withdraw",
+        [organisation],
+        apply="1",
+        reason="Duplicate",
+        reason_zh="重複紀錄",
+        reason_public="on",
     )
     organisation.refresh_from_db()
     assert organisation.withdrawn_reason_public
+    assert organisation.withdrawn_reason_zh == "重複紀錄"
     assert "Duplicate" in client.get(organisation.get_absolute_url()).content.decode()
 
 

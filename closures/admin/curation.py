@@ -35,6 +35,12 @@ class WithdrawForm(ReasonForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Kept for curators; shown to visitors only if marked public below."),
     )
+    reason_zh = forms.CharField(
+        label=_("the same reason in Chinese"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For the Chinese page when the reason is public; else it gives the English."),
+    )
     reason_public = forms.BooleanField(
         label=_("the reason may be shown publicly"),
         required=False,
@@ -45,7 +51,11 @@ class WithdrawForm(ReasonForm):
     )
 
     def service_kwargs(self) -> dict:
-        return {**super().service_kwargs(), "reason_public": self.cleaned_data["reason_public"]}
+        return {
+            **super().service_kwargs(),
+            "reason_zh": self.cleaned_data["reason_zh"],
+            "reason_public": self.cleaned_data["reason_public"],
+        }
 
 
 class EmbargoForm(ReasonForm):

@@ -29,6 +29,7 @@ REVIEWER_ONLY_FIELDS = (
     "embargo_reason",
     "embargo_review_on",
     "withdrawn_reason",
+    "withdrawn_reason_zh",
     "withdrawn_reason_public",
 )
 

@@ -182,6 +182,14 @@ class Organisation(Reviewable):
         blank=True,
         help_text=_("Shown at the record's address and in its tombstone only when marked public."),
     )
+    withdrawn_reason_zh = models.TextField(
+        _("reason for withdrawal (Chinese)"),
+        blank=True,
+        help_text=_(
+            "The same reason in Chinese, for the Chinese page; shown only when the reason is "
+            "marked public. Without it the Chinese page gives the English reason."
+        ),
+    )
     withdrawn_reason_public = models.BooleanField(
         _("withdrawal reason is public"),
         default=False,
@@ -236,6 +244,7 @@ class Organisation(Reviewable):
             "public_status",
             "public_status_unconfirmed",
             "withdrawn_reason",
+            "withdrawn_reason_zh",
         }
     )
 

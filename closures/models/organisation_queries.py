@@ -148,7 +148,11 @@ class OrganisationQuerySet(models.QuerySet):
                 # in the doubled text exactly where the word is in the text.
                 substring &= Q(search_text_doubled__icontains=doubled(word))
         if not postgresql:
-            return self.filter(substring)
+            return (
+                self.filter(substring)
+                .annotate(search_rank=name_match_rank(text))
+                .order_by("-search_rank", "name_en", "slug")
+            )
         query = SearchQuery(text, config="english", search_type="websearch")
         return (
             self.filter(substring | Q(search_vector=query))
@@ -158,6 +162,25 @@ class OrganisationQuerySet(models.QuerySet):
 
 
 TRIGRAM = 3
+
+
+def name_match_rank(text: str) -> models.Case:
+    """A best-match order where the database has no full-text ranking (SQLite).
+
+    The name or acronym itself first, then names that begin with the query, then names that
+    contain it; matches only in an alias or a stated reason come last. So "Best match" means
+    the same kind of thing on the embedded default as on PostgreSQL.
+    """
+    return models.Case(
+        models.When(
+            Q(name_en__iexact=text) | Q(name_zh=text) | Q(acronym__iexact=text) | Q(slug=text),
+            then=3,
+        ),
+        models.When(Q(name_en__istartswith=text) | Q(name_zh__startswith=text), then=2),
+        models.When(Q(name_en__icontains=text) | Q(name_zh__contains=text), then=1),
+        default=0,
+        output_field=models.IntegerField(),
+    )
 
 
 def doubled(text: str) -> str:

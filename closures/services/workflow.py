@@ -176,11 +176,14 @@ def return_to_draft(*, record: Reviewable, user, reason: str) -> Reviewable:
     return record
 
 
-def withdraw(*, record: Reviewable, user, reason: str, reason_public: bool = False) -> Reviewable:
+def withdraw(
+    *, record: Reviewable, user, reason: str, reason_zh: str = "", reason_public: bool = False
+) -> Reviewable:
     """Take a published record down.
 
-    Its address and tombstone give the `reason` only when the reviewer marks it public
-    (`reason_public`); otherwise they say no more than that the record is no longer public.
+    Its address and tombstone give the `reason` (and `reason_zh`, the same in Chinese for the
+    Chinese page) only when the reviewer marks it public (`reason_public`); otherwise they say
+    no more than that the record is no longer public.
     """
     require(is_reviewer(user), "Only reviewers can withdraw.")
     require(bool(reason.strip()), "Give the reason for the withdrawal.")
@@ -191,6 +194,7 @@ def withdraw(*, record: Reviewable, user, reason: str, reason_public: bool = Fal
         record.review_state = ReviewState.WITHDRAWN
         if isinstance(record, Organisation):
             record.withdrawn_reason = reason
+            record.withdrawn_reason_zh = reason_zh.strip()
             record.withdrawn_reason_public = reason_public
         _save_step(record, user=user, reason=f"Withdrawn: {reason}")
         _refresh_after_step(record)
@@ -279,6 +283,7 @@ WORKFLOW_FIELDS = frozenset(
         "embargo_reason",
         "embargo_review_on",
         "withdrawn_reason",
+        "withdrawn_reason_zh",
         "withdrawn_reason_public",
         "submitted_by",
         "first_published_at",
