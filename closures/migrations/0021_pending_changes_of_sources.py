@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("closures", "0019_pending_changes"),
+        ("closures", "0020_withdrawn_reason_zh"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
