@@ -3,13 +3,14 @@
 Publishing takes two people (who submits, who publishes); an edit of what the public already
 sees is a publication too, so it takes two as well. Whoever edits a published record's public
 fields, curator or reviewer, proposes a `PendingChange`; the public keeps the live record until
-a reviewer other than the proposer approves it. A source cited by a published event is part of
-what the public sees of that event (its title, publisher, date and link), so its edits are
-proposed the same way; so is a revert of a published record to an earlier version
-(`services.revert`). A reviewer is not exempt: a reviewer's own
+a reviewer other than the proposer approves it. A reviewer is not exempt: a reviewer's own
 edit, unseen by anyone else, is exactly what four eyes rules out. Superusers edit directly, as
 they may publish what they submitted (`_require_four_eyes`), and so do operators' command-line
 imports, which run without a user.
+
+A source cited by a published event is part of what the public sees of that event (its title,
+publisher, dates and link), so its edits are proposed the same way; so is a revert of a
+published record to an earlier version (`services.revert`).
 
 Fields never shown publicly (the curator note) are not part of a proposal: they are saved at
 once. Values are kept as JSON, one entry per proposed field; aliases (of an organisation) and
@@ -212,11 +213,11 @@ def approve_change(*, change: PendingChange, user, reason: str = ""):
         change.decided_by, change.decided_at = user, timezone.now()
         change.decision_reason = reason
         change.save()
-        refresh_public_view_of(record)
+        _refresh_public_view_of(record)
     return record
 
 
-def refresh_public_view_of(record) -> None:
+def _refresh_public_view_of(record) -> None:
     """Refresh the organisations whose public view shows the record; the data version moves
     with any that changed."""
     if isinstance(record, Source):
