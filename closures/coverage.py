@@ -6,7 +6,10 @@ record the public cannot see (draft, in review, embargoed, withdrawn) counts, an
 "not yet in this registry", so no count or list reveals that a hidden record exists.
 """
 
+import hashlib
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import get_language
 
+from .duplicates import CJK
 from .models import (
     Completeness,
     DecisionSource,
@@ -27,7 +31,7 @@ from .models import (
     Tracker,
     TrackerEntry,
 )
-from .tracker_import import CJK
+from .services.public_version import bump_public_data_version
 
 # --- Public figures ---------------------------------------------------------------------
 
@@ -189,6 +193,38 @@ def coverage_rows() -> Iterator[dict]:
         }
 
 
+# --- What the public sees of the trackers, and when it changed ----------------------------
+
+
+def public_coverage_fingerprint() -> str:
+    """SHA-256 of everything public about the trackers: each one and each entry's public row.
+
+    Pages, the record pages' "also listed by", the API and the export show no more than this,
+    so a change that leaves it as it was (a curator's note, a proposal to a hidden record)
+    changes nothing the public sees and must not move the data version or Last-Modified.
+    """
+    trackers = Tracker.objects.order_by("slug").values_list(
+        "slug", "scope", "claimed_qualifier", "claimed_count"
+    )
+    public = {"trackers": list(trackers), "entries": list(coverage_rows())}
+    encoded = json.dumps(public, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+@contextmanager
+def moving_the_data_version_if_coverage_changes():
+    """Move the data version, in the caller's transaction, when the public coverage changed.
+
+    Record pages say which trackers also list the record, and the coverage pages and API are
+    cached by the data version like every public page: without the move they stayed stale
+    until some unrelated publish.
+    """
+    before = public_coverage_fingerprint()
+    yield
+    if public_coverage_fingerprint() != before:
+        bump_public_data_version()
+
+
 # --- Curator decisions --------------------------------------------------------------------
 
 
@@ -208,7 +244,7 @@ def decide_entry(
 ) -> TrackerEntry:
     """Record a curator's decision on an entry; later imports keep it."""
     _require_curator(user, "closures.change_trackerentry")
-    with transaction.atomic():
+    with transaction.atomic(), moving_the_data_version_if_coverage_changes():
         entry = TrackerEntry.objects.select_for_update().get(pk=entry.pk)
         if decision not in (EntryDecision.MATCHED, EntryDecision.PROPOSED):
             organisation = None

@@ -13,6 +13,8 @@ from collections import defaultdict
 from rapidfuzz import fuzz, process
 
 # Two folded names at least this similar (0–100, RapidFuzz's `fuzz.ratio`) are flagged.
+# An ideograph (with the compatibility block archived sources carry): a name in Chinese.
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 DUPLICATE_NAME_SIMILARITY = 90
 
 

@@ -12,14 +12,16 @@ import csv
 import itertools
 import re
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .coverage import moving_the_data_version_if_coverage_changes
 from .dates import parse_partial_date
-from .duplicates import DuplicateFinder, normalise_name
+from .duplicates import CJK, DuplicateFinder, normalise_name
 from .models import (
     ClaimQualifier,
     DecisionSource,
@@ -57,7 +59,6 @@ CLAIM_PATTERN = re.compile(r"^(?P<nearly>~)?(?P<count>\d+)(?P<more>\+)?$")
 SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 # "Progressive Lawyers Group (PLG)": a short run of capitals is an acronym, not a name.
 ACRONYM_PATTERN = re.compile(r"^[A-Z][A-Z0-9&.\-]{1,11}$")
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 QUOTE_MARKS = "《》〈〉「」『』\"'“”‘’"
 TRACKER_FIELDS = ("title", "publisher", "url", "scope", "completeness")
 # Model fields named by the file column their value came from, so a problem names the column.
@@ -382,16 +383,20 @@ def import_trackers(*, directory: Path | str, dry_run: bool = False) -> TrackerI
     files = _Files(directory)
     parsed = files.trackers()
     report = TrackerImportReport(dry_run=dry_run)
+    # A dry run is rolled back: it changes nothing the public sees.
+    version_guard = nullcontext() if dry_run else moving_the_data_version_if_coverage_changes()
     with transaction.atomic():
-        # Rows that parsed are still validated against the models (in this transaction, which
-        # a problem rolls back), so one pass reports every problem, not just the first kind.
-        writer = _TrackerWriter(report)
-        for tracker in parsed:
-            if tracker.valid:
-                writer.write(tracker)
-        problems = files.problems + writer.problems
-        if problems:
-            raise TrackerImportFailed(problems)
+        with version_guard:
+            # Rows that parsed are still validated against the models (in this transaction,
+            # which a problem rolls back), so one pass reports every problem, not just the
+            # first kind.
+            writer = _TrackerWriter(report)
+            for tracker in parsed:
+                if tracker.valid:
+                    writer.write(tracker)
+            problems = files.problems + writer.problems
+            if problems:
+                raise TrackerImportFailed(problems)
         if dry_run:
             transaction.set_rollback(True)
     return report

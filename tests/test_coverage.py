@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closures import coverage
-from closures.models import DecisionSource, EntryDecision, Organisation, ReviewState, TrackerEntry
+from closures.models import (
+    DecisionSource,
+    EntryDecision,
+    Organisation,
+    RegistryVersion,
+    ReviewState,
+    TrackerEntry,
+)
 from closures.services import refresh_organisation
 from closures.tracker_import import import_trackers
 from tests.test_tracker_import import entry_row, write_trackers
@@ -137,6 +144,61 @@ def test_publishing_the_hidden_record_moves_its_entry_into_the_registry(compared
     refresh_organisation(organisation_id=hidden.pk)  # as lifting an embargo does
     figures = {tracker.slug: tracker for tracker in coverage.coverage_table()}
     assert figures["list-a"].in_registry == 2
+
+
+def test_a_curators_decision_reaches_cached_pages_and_conditional_requests(
+    client, compared, curator
+):
+    """Record pages, the coverage page and the API are cached by the data version, so a
+    change to what the public sees of the trackers moves it."""
+    record = client.get("/en/organisations/public-union/")
+    page = client.get("/en/coverage/")
+    api = client.get("/api/v1/trackers/list-a/")
+    assert "Also listed by" in record.content.decode()
+    entry = TrackerEntry.objects.get(name_as_listed="Public Union")
+    coverage.decide_entry(entry=entry, user=curator, decision=EntryDecision.NOT_IN_REGISTRY)
+    assert "Also listed by" not in client.get("/en/organisations/public-union/").content.decode()
+    assert client.get("/en/coverage/").content != page.content
+    assert client.get("/api/v1/trackers/list-a/").json()["in_registry"] == 0
+    for response in (record, page, api):
+        url = response.wsgi_request.get_full_path()
+        again = client.get(url, HTTP_IF_NONE_MATCH=response["ETag"])
+        assert again.status_code == 200, url
+
+
+def test_a_change_the_public_cannot_see_leaves_the_data_version(
+    compared, curator, tmp_path, make_public_organisation
+):
+    version = RegistryVersion.current().changed_at
+    entry = TrackerEntry.objects.get(name_as_listed="Union B as listed")
+    # Matched to the embargoed record: still "not yet in this registry" for the public.
+    coverage.decide_entry(
+        entry=entry,
+        user=curator,
+        decision=EntryDecision.MATCHED,
+        organisation=Organisation.objects.get(slug="hidden-union"),
+        curator_note="Same group, members at risk",
+    )
+    assert RegistryVersion.current().changed_at == version
+    shop = TrackerEntry.objects.get(name_as_listed="A Shop")
+    coverage.decide_entry(
+        entry=shop,
+        user=curator,
+        decision="out_of_scope",
+        out_of_scope_reason="no longer operating",
+    )
+    assert RegistryVersion.current().changed_at > version
+
+
+def test_an_import_moves_the_data_version_only_when_the_public_coverage_changed(tmp_path, db):
+    lists = {"list-a": [entry_row("list-a", 1, "Some Group")]}
+    import_trackers(directory=write_trackers(tmp_path / "first", lists))
+    version = RegistryVersion.current().changed_at
+    import_trackers(directory=write_trackers(tmp_path / "same", lists))
+    assert RegistryVersion.current().changed_at == version
+    renamed = {"list-a": [entry_row("list-a", 1, "Some Group", name_zh="某團體")]}
+    import_trackers(directory=write_trackers(tmp_path / "renamed", renamed))
+    assert RegistryVersion.current().changed_at > version
 
 
 # --- Curators -------------------------------------------------------------------------------
