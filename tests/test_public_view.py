@@ -151,10 +151,13 @@ def test_a_parent_becoming_public_or_hidden_moves_its_sub_organisations_view(
     assert unnamed.public_fingerprint == public_fingerprint(child.pk) == child.public_fingerprint
 
 
-def test_deleting_a_public_parent_moves_its_sub_organisations_view(make_public_organisation):
+def test_deleting_a_public_parent_moves_its_sub_organisations_view(
+    make_public_organisation, admin_user
+):
+    """Only a superuser deletes a published record; its sub-organisations lose their parent."""
     parent = make_public_organisation(name_en="Federation")
     child = make_public_organisation(parent_organisation=parent)
-    services.delete_records(records=[current(parent)])
+    services.delete_records(records=[current(parent)], user=admin_user)
     orphan = current(child)
     assert orphan.parent_organisation_id is None
     assert orphan.public_changed_at > child.public_changed_at

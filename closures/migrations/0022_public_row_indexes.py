@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('closures', '0020_withdrawn_reason_zh'),
+        ('closures', '0021_pending_changes_of_sources'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
