@@ -60,7 +60,7 @@ def test_withdrawn_page_gives_reason_and_date_in_both_languages(
         assert response.status_code == 410
         html = response.content.decode()
         assert f"was withdrawn from the registry on {today}." in html
-        assert f"已於{today}從登記冊撤回。" in html
+        assert f"消失工會的記錄已於{today}從登記冊撤回。" in html
         assert html.count("Found to be a duplicate.") == 2
 
 
