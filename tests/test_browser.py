@@ -227,3 +227,20 @@ def test_the_overview_listing_data_and_about_pages_fit_a_390_px_screen(
     page.goto(f"{live_server.url}/{language}/")
     assert page.locator(".chart-recent").is_visible()
     assert not page.locator(".chart-wide").is_visible()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_destination_chart_labels_stay_readable(live_server, records, page_at, width):
+    page = page_at(width)
+    page.goto(f"{live_server.url}/en/")
+    svg = page.locator('[aria-labelledby="destinations-heading"] svg')
+    chart = svg.bounding_box()
+    labels = [text.bounding_box() for text in svg.locator("text.label").all()]
+    assert labels
+    for label in labels:
+        # 13 px text keeps at least 11 px: a label column beside the bars had squeezed the
+        # chart to half its size on a phone, its labels to 6 px.
+        assert label["height"] >= 11
+        # Whole, not cut at either edge (a glyph may overhang its origin by a pixel).
+        assert chart["x"] - 2 <= label["x"]
+        assert label["x"] + label["width"] <= chart["x"] + chart["width"]
