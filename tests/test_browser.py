@@ -244,3 +244,24 @@ def test_the_destination_chart_labels_stay_readable(live_server, records, page_a
         # Whole, not cut at either edge (a glyph may overhang its origin by a pixel).
         assert chart["x"] - 2 <= label["x"]
         assert label["x"] + label["width"] <= chart["x"] + chart["width"]
+
+
+@pytest.fixture
+def a_release(records, settings, tmp_path):
+    """The first release of the shared registry, built before Playwright starts."""
+    from closures import releases
+
+    settings.RELEASES_DIR = tmp_path / "releases"
+    return releases.build_release()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_the_releases_table_fits_a_phone_with_its_checksum(
+    live_server, a_release, page_at, language
+):
+    page = page_at(390)
+    page.goto(f"{live_server.url}/{language}/data/")
+    releases = page.locator(".table-scroll", has=page.locator(".data-table"))
+    # Its region would scroll sideways and hide the SHA-256 column off the right edge.
+    assert releases.evaluate("region => region.scrollWidth - region.clientWidth") == 0
+    assert page.locator("code.checksum").is_visible()
