@@ -1,5 +1,7 @@
 """Template helpers for the bilingual public pages."""
 
+import re
+
 from django import template
 from django.conf import settings
 from django.urls import translate_url
@@ -10,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from closures import lede
 from closures.dates import format_partial_date
+from closures.duplicates import CJK
 from closures.models import EventType
 
 register = template.Library()
@@ -96,3 +99,19 @@ def relocated_to(organisation) -> str:
     events = getattr(organisation, "public_events", [])
     places = [lede.place(event) for event in events if event.event_type == EventType.RELOCATED]
     return next((place for place in reversed(places) if place), "")
+
+
+LATIN = re.compile(r"[A-Za-z]")
+
+
+@register.filter
+def lang_of(text: str, language: str = "") -> str:
+    """The `lang` a quoted title or passage needs on this page, or '' in the page's language.
+
+    A source's own `language` when a curator gave it; else Han characters say Chinese (plain
+    `zh`: a title may be in simplified characters) and Latin letters alone say English. So a
+    screen reader reads a Chinese headline on an English page with a Chinese voice.
+    """
+    tag = lang_tag(language) or ("zh" if CJK.search(text) else "en" if LATIN.search(text) else "")
+    page = "zh" if (get_language() or "en").startswith("zh") else "en"
+    return "" if tag.split("-")[0] == page else tag
