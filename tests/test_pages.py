@@ -90,3 +90,14 @@ def test_a_chinese_listing_row_and_search_chip_use_chinese_punctuation(
     assert "「工會」" in html and "“工會”" not in html
     english = client.get("/en/organisations/", {"q": "union"}).content.decode()
     assert "raid, 25 Sep 2021" in english and "“union”" in english
+
+
+def test_an_empty_search_without_filters_does_not_mention_filters(client, db):
+    for language, says in (
+        ("en", "No organisation matches “zzz”."),
+        ("zh-hant", "沒有組織符合「zzz」。"),
+    ):
+        html = client.get(f"/{language}/organisations/", {"q": "zzz"}).content.decode()
+        assert says in html and "filters." not in html and "篩選條件。" not in html
+    html = client.get("/en/organisations/", {"q": "zzz", "org_type": "union"}).content.decode()
+    assert "No organisation matches “zzz” with these filters." in html
