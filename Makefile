@@ -6,6 +6,8 @@ MANAGE := $(UV) run --frozen python manage.py
 # allowed. Production sets DJANGO_DEBUG=false and its own key (deploy/serve-prod.sh does);
 # without a key the settings refuse to start.
 export DJANGO_DEBUG ?= true
+# Releases and JSON-LD cite this address: on this machine, the one `make run` serves.
+export SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test setup uv migrate data serve serve-prod backup restore check check-deploy lint format bench
 
@@ -67,6 +69,7 @@ check:
 # Production-like environment: DEBUG off, a strong key, the https-only protections on.
 check-deploy:
 	DJANGO_DEBUG=false DJANGO_HTTPS=true REGISTRY_CORRECTIONS_EMAIL=corrections@registry.example \
+	SITE_URL=https://registry.example \
 	DJANGO_SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	$(MANAGE) check --deploy --fail-level WARNING
 

@@ -6,7 +6,7 @@ the same query string selects the same records on the site, in the API and in th
 
 import datetime as dt
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, Value
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.utils import timezone, translation
@@ -29,7 +29,6 @@ from rest_framework.views import APIView
 from . import caching, exports
 from .filters import RegistryFilterSet
 from .models import (
-    Citation,
     Confidence,
     Event,
     EventType,
@@ -204,20 +203,11 @@ class OrganisationViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         if self.action == "retrieve":
-            events = (
-                Event.objects.public()
-                .chronological()
-                .select_related("organisation")
-                .prefetch_related(
-                    "reasons", Prefetch("citations", Citation.objects.select_related("source"))
-                )
-            )
             return (
                 Organisation.objects.public()
                 .with_public_parent()
-                .prefetch_related(
-                    "aliases", Prefetch("events", queryset=events, to_attr="public_events")
-                )
+                .with_public_events(Event.objects.public().select_related("organisation"))
+                .prefetch_related("aliases")
             )
         # A cursor needs a value on every row; undated records sort first.
         return (
@@ -246,13 +236,7 @@ class EventViewSet(VersionCachedReads, viewsets.ReadOnlyModelViewSet):
     filter_backends = [RegistryFilterBackend]
 
     def get_queryset(self):
-        return (
-            Event.objects.public()
-            .select_related("organisation")
-            .prefetch_related(
-                "reasons", Prefetch("citations", Citation.objects.select_related("source"))
-            )
-        )
+        return Event.objects.public().select_related("organisation").with_reasons_and_citations()
 
     @staticmethod
     def narrow(filterset, events):

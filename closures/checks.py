@@ -1,6 +1,8 @@
 """System checks for what code cannot fix later: how the database was created, and the
 settings a public deployment needs."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
@@ -45,5 +47,30 @@ def corrections_need_an_address(app_configs, **kwargs):
             "would name no address to write to.",
             hint="Set REGISTRY_CORRECTIONS_EMAIL to the address curators read (see the README).",
             id="closures.E002",
+        )
+    ]
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
+
+
+@register(Tags.security, deploy=True)
+def site_url_is_public(app_configs, **kwargs):
+    """Releases, CITATION.cff, the data page's JSON-LD and citations carry SITE_URL.
+
+    A release is immutable: built with the development default it would cite an address on
+    the curator's own machine for good.
+    """
+    if settings.DEBUG:
+        return []
+    address = urlsplit(settings.SITE_URL)
+    if address.scheme == "https" and (address.hostname or "") not in LOCAL_HOSTS:
+        return []
+    return [
+        Error(
+            f"SITE_URL is {settings.SITE_URL!r}: releases, CITATION.cff and citations would "
+            "give readers an address they cannot open.",
+            hint="Set SITE_URL to the registry's public https:// address (see the README).",
+            id="closures.E003",
         )
     ]

@@ -7,7 +7,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext_lazy
 
 from .lede import record_lede
-from .models import Citation, Event, Organisation
+from .models import Organisation
 
 FEED_LENGTH = 50
 
@@ -20,19 +20,11 @@ class LatestRecordsFeed(Feed):
 
     def items(self):
         # The summary is the record page's lede, written from the same public events.
-        public_events = (
-            Event.objects.public_regardless_of_organisation()
-            .chronological()
-            .prefetch_related(
-                "reasons",
-                Prefetch("citations", queryset=Citation.objects.select_related("source")),
-            )
-        )
         return (
             Organisation.objects.public()
             .order_by(F("public_changed_at").desc(nulls_last=True), "-pk")
+            .with_public_events()
             .prefetch_related(
-                Prefetch("events", queryset=public_events, to_attr="public_events"),
                 Prefetch("parent_organisation", queryset=Organisation.objects.public()),
             )[:FEED_LENGTH]
         )

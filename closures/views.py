@@ -26,7 +26,6 @@ from .filters import RegistryFilterSet
 from .lede import described_as, record_lede
 from .models import (
     CLOSURE_EVENT_TYPES,
-    Citation,
     Confidence,
     DestinationCountries,
     Event,
@@ -310,19 +309,14 @@ class OrganisationDetailView(WithdrawnRecordMixin, DetailView):
     context_object_name = "organisation"
 
     def get_queryset(self):
-        public_events = (
-            Event.objects.public()
-            .chronological()
+        return (
+            Organisation.objects.public()
+            .with_public_events()
             .prefetch_related(
-                "reasons",
-                Prefetch("citations", queryset=Citation.objects.select_related("source")),
+                "aliases",
+                # A parent the public may not see is never named: it reads as no parent.
+                Prefetch("parent_organisation", queryset=Organisation.objects.public()),
             )
-        )
-        return Organisation.objects.public().prefetch_related(
-            "aliases",
-            Prefetch("events", queryset=public_events, to_attr="public_events"),
-            # A parent the public may not see is never named: it reads as no parent.
-            Prefetch("parent_organisation", queryset=Organisation.objects.public()),
         )
 
     def get_context_data(self, **kwargs):

@@ -3,7 +3,11 @@ from unittest import mock
 import pytest
 from django.db import connection
 
-from closures.checks import corrections_need_an_address, trigram_search_needs_utf8_ctype
+from closures.checks import (
+    corrections_need_an_address,
+    site_url_is_public,
+    trigram_search_needs_utf8_ctype,
+)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL has trigrams")
@@ -32,3 +36,20 @@ def test_production_without_a_corrections_address_is_an_error(settings):
     assert corrections_need_an_address(None) == []
     settings.DEBUG, settings.REGISTRY_CORRECTIONS_EMAIL = True, ""
     assert corrections_need_an_address(None) == []
+
+
+@pytest.mark.parametrize(
+    "site_url",
+    ["http://127.0.0.1:8000", "https://localhost", "http://registry.example", "https://"],
+)
+def test_production_citing_an_address_readers_cannot_open_is_an_error(settings, site_url):
+    settings.DEBUG, settings.SITE_URL = False, site_url
+    (error,) = site_url_is_public(None)
+    assert error.id == "closures.E003"
+
+
+def test_production_with_a_public_https_address_passes(settings):
+    settings.DEBUG, settings.SITE_URL = False, "https://registry.example"
+    assert site_url_is_public(None) == []
+    settings.DEBUG, settings.SITE_URL = True, "http://127.0.0.1:8000"
+    assert site_url_is_public(None) == []

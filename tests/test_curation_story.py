@@ -63,7 +63,12 @@ def test_import_review_publish_history_revert_and_sources(
     organisation.name_en = "Wrong name"
     organisation._history_user = second_reviewer
     organisation.save()
-    services.revert_to_version(historical_record=imported, user=reviewer, reason="Undo rename")
+    change = services.revert_to_version(
+        historical_record=imported, user=reviewer, reason="Undo rename"
+    )
+    # Published, so the revert waits for another reviewer, as an edit does.
+    assert Organisation.objects.get(pk=organisation.pk).name_en == "Wrong name"
+    services.approve_change(change=change, user=second_reviewer)
     organisation.refresh_from_db()
     assert organisation.name_en == "Professional Teachers' Union"
     assert organisation.review_state == ReviewState.PUBLISHED

@@ -58,7 +58,7 @@ def test_admin_history_shows_a_diff_and_revert_links(
 
 
 def test_reviewer_reverts_content_but_not_the_review_state(
-    client, reviewer, make_public_organisation, staff_login
+    client, reviewer, second_reviewer, make_public_organisation, staff_login
 ):
     organisation = make_public_organisation(name_en="Original Name")
     original = organisation.history.first()
@@ -68,12 +68,19 @@ def test_reviewer_reverts_content_but_not_the_review_state(
     url = f"/admin/closures/organisation/{organisation.pk}/history/{original.history_id}/revert/"
     preview = client.get(url).content.decode()
     assert "Vandalised" in preview and "Original Name" in preview
+    assert "wait for another reviewer" in preview
     client.post(url, {"reason": "Undo vandalism"})
+    # Published: the revert waits for a second reviewer, as an edit does.
+    assert Organisation.objects.get(pk=organisation.pk).name_en == "Vandalised"
+    services.approve_change(change=services.open_change_for(organisation), user=second_reviewer)
     organisation.refresh_from_db()
     assert organisation.name_en == "Original Name"
     assert organisation.review_state == ReviewState.PUBLISHED
     latest = organisation.history.first()
-    assert (latest.history_user, latest.history_change_reason) == (reviewer, "Undo vandalism")
+    assert (latest.history_user, latest.history_change_reason) == (
+        second_reviewer,
+        "Approved change proposed by reviewer: Undo vandalism",
+    )
 
 
 def test_curators_cannot_revert(client, curator, make_organisation, staff_login):
@@ -88,13 +95,14 @@ def test_curators_cannot_revert(client, curator, make_organisation, staff_login)
         services.revert_to_version(historical_record=version, user=curator)
 
 
-def test_reverting_an_event_keeps_it_published(reviewer, make_public_organisation):
+def test_reverting_an_event_keeps_it_published(reviewer, second_reviewer, make_public_organisation):
     organisation = make_public_organisation()
     event = organisation.events.get()
     first = event.history.first()
     event.stated_reason_en = "Wrong reason"
     event.save()
-    services.revert_to_version(historical_record=first, user=reviewer, reason="Back")
+    change = services.revert_to_version(historical_record=first, user=reviewer, reason="Back")
+    services.approve_change(change=change, user=second_reviewer)
     event.refresh_from_db()
     assert event.stated_reason_en == first.stated_reason_en
     assert event.review_state == ReviewState.PUBLISHED
@@ -192,7 +200,9 @@ def test_reverting_a_deleted_organisation_brings_it_back_as_a_draft(
     assert not Organisation.objects.public().filter(pk=restored.pk).exists()
 
 
-def test_reverting_restores_an_events_reason_categories(reviewer, make_public_organisation):
+def test_reverting_restores_an_events_reason_categories(
+    reviewer, second_reviewer, make_public_organisation
+):
     organisation = make_public_organisation()
     event = organisation.events.get()
     event.reasons.set(Reason.objects.filter(code="financial"))
@@ -200,7 +210,9 @@ def test_reverting_restores_an_events_reason_categories(reviewer, make_public_or
     version = event.history.first()
     event.reasons.set(Reason.objects.filter(code="other"))
     event.save()
-    services.revert_to_version(historical_record=version, user=reviewer)
+    change = services.revert_to_version(historical_record=version, user=reviewer)
+    assert list(event.reasons.values_list("code", flat=True)) == ["other"]
+    services.approve_change(change=change, user=second_reviewer)
     assert list(event.reasons.values_list("code", flat=True)) == ["financial"]
 
 

@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 from django.contrib import admin
@@ -282,11 +283,21 @@ class CurationMachine(RuleBasedStateMachine):
         except WorkflowRefused:
             assert snapshot() == before, "a refused move wrote something"
 
-    @rule(model=st.sampled_from([Organisation, Event]), index=indexes)
-    def delete_in_the_admin(self, model, index):
+    def in_the_admin(self, user, step) -> None:
+        """An admin step by `user`; a refused one (a published record's delete) writes nothing."""
+        before = snapshot()
+        try:
+            step(SimpleNamespace(user=self.users[user]))
+        except WorkflowRefused:
+            assert snapshot() == before, "a refused delete wrote something"
+
+    @rule(model=st.sampled_from([Organisation, Event]), index=indexes, user=st.sampled_from(USERS))
+    def delete_in_the_admin(self, model, index, user):
         record = self.pick(model, index)
         if record is not None:
-            admin.site._registry[model].delete_model(None, record)
+            self.in_the_admin(
+                user, lambda request: admin.site._registry[model].delete_model(request, record)
+            )
 
     @rule(index=indexes)
     def remove_an_events_citations_in_its_form(self, index):
@@ -297,12 +308,14 @@ class CurationMachine(RuleBasedStateMachine):
             Citation.objects.filter(event=event).delete()
             services.refresh_organisation(organisation_id=event.organisation_id)
 
-    @rule(index=indexes)
-    def bulk_delete_events_in_the_admin(self, index):
+    @rule(index=indexes, user=st.sampled_from(USERS))
+    def bulk_delete_events_in_the_admin(self, index, user):
         event = self.pick(Event, index)
         if event is not None:
             queryset = Event.objects.filter(organisation_id=event.organisation_id)
-            admin.site._registry[Event].delete_queryset(None, queryset)
+            self.in_the_admin(
+                user, lambda request: admin.site._registry[Event].delete_queryset(request, queryset)
+            )
 
     @rule(
         model=st.sampled_from([Organisation, Event]),

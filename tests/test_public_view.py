@@ -90,11 +90,13 @@ def test_hiding_and_showing_again_each_move_the_time(scenario):
 
 
 def test_a_source_edit_in_the_admin_refreshes_every_record_citing_it(
-    client, scenario, reviewer, staff_login
+    client, scenario, admin_user, staff_login
 ):
+    # A superuser's edit is direct; anyone else's waits for a reviewer, whose approval
+    # refreshes the same way (tests/test_four_eyes_paths.py).
     before = current(scenario.ctu)
     source = before.events.get().citations.get().source
-    staff_login(client, reviewer)
+    staff_login(client, admin_user)
     response = client.post(
         f"/admin/closures/source/{source.pk}/change/",
         {

@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import OuterRef, Subquery
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -158,7 +160,52 @@ WORKFLOW_ACTIONS = [
 ]
 
 
-class CurationAdmin(SimpleHistoryAdmin):
+class RefusedDeletions:
+    """Say why a delete is refused (`services.deletion_refusal`) before its confirmation page.
+
+    Covers the delete button and the "delete selected" action; the service refuses again, in
+    the deleting transaction.
+    """
+
+    def delete_view(self, request, object_id, extra_context=None):
+        record = self.get_object(request, unquote(object_id))
+        if record is not None and self.has_delete_permission(request, record):
+            refusal = services.deletion_refusal([record], request.user)
+            if refusal is not None:
+                self.message_user(request, refusal, messages.ERROR)
+                opts = self.model._meta
+                return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", record.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            delete_selected, name, description = actions["delete_selected"]
+            actions[name] = (refusing_deletions(delete_selected), name, description)
+        return actions
+
+    def delete_model(self, request, obj):
+        services.delete_records(records=[obj], user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.delete_records(records=queryset, user=request.user)
+
+
+def refusing_deletions(delete_selected):
+    """Django's "delete selected" action, refused with the reason for what may not go."""
+
+    def action(modeladmin, request, queryset):
+        refusal = services.deletion_refusal(queryset, request.user)
+        if refusal is not None:
+            modeladmin.message_user(request, refusal, messages.ERROR)
+            return None
+        return delete_selected(modeladmin, request, queryset)
+
+    action.allowed_permissions = delete_selected.allowed_permissions
+    return action
+
+
+class CurationAdmin(RefusedDeletions, SimpleHistoryAdmin):
     """Workflow actions, change reasons, revert and the embargo banner for reviewable records."""
 
     actions = WORKFLOW_ACTIONS
@@ -212,12 +259,6 @@ class CurationAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.cleaned_data.get("change_reason") or None
         super().save_model(request, obj, form, change)
-
-    def delete_model(self, request, obj):
-        services.delete_records(records=[obj])
-
-    def delete_queryset(self, request, queryset):
-        services.delete_records(records=queryset)
 
     def save_formset(self, request, form, formset, change):
         reason = form.cleaned_data.get("change_reason")

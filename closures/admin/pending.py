@@ -1,43 +1,31 @@
 """Edits of published records wait for a reviewer: the change form, the diff, approve, reject.
 
 The rules live in `services.pending`; this module turns a change form's save into a proposal
-(public fields, aliases, citations and published events edited inline) and shows the diff with
-its Approve and Reject buttons on the record's change page.
+(public fields, aliases, citations and published events edited inline; a cited source's
+fields) and shows the diff (`pending_diff`) with its Approve and Reject buttons on the
+record's change page.
 """
-
-import difflib
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import (
     Alias,
-    AliasKind,
     Citation,
-    Claim,
     Event,
-    Language,
-    Organisation,
     PendingChange,
     PendingChangeState,
-    Reason,
-    Source,
 )
-from ..services.pending import (
-    CHILD_LISTS,
-    conflicting_fields,
-    field_label,
-    field_value,
-    proposable_fields,
-)
+from ..services.pending import CHILD_LISTS, field_value, proposable_fields
 from ..services.workflow import history_reason, record_name
 from .curation import ViewOnlyAdmin
+from .pending_diff import diff_rows
 
 DATE_PAIRS = [("announced_on", "announced_precision"), ("effective_on", "effective_precision")]
 
@@ -145,7 +133,8 @@ def proposal_form(form_class, record, user):
 
 
 class ProposalFormSet:
-    """Refuse an inline edit of a published record while someone else's proposal waits."""
+    """Refuse an inline edit of a published record while someone else's proposal waits, and
+    an inline delete of a published event (withdrawn first: `services.deletion`)."""
 
     def clean(self):
         super().clean()
@@ -153,6 +142,11 @@ class ProposalFormSet:
         if self.model is Event:
             for form in self.forms:
                 event = form.instance
+                if event.pk is not None and self._should_delete_form(form):
+                    refused = services.deletion_refusal([event], user)
+                    if refused is not None:
+                        raise forms.ValidationError(refused)
+                    continue
                 blocking = (
                     other_proposer(event, user)
                     if services.needs_review(event, user) and form.has_changed()
@@ -291,14 +285,15 @@ class ReviewedEdits:
         """Approve or reject a proposal from the diff on the record's change page."""
         if request.method != "POST" or decision not in ("approve", "reject"):
             raise PermissionDenied
-        key = "organisation" if self.model is Organisation else "event"
+        key = self.model._meta.model_name
         change = get_object_or_404(PendingChange, pk=change_id, **{f"{key}_id": object_id})
         form = DecisionForm(request.POST)
         form.is_valid()
         reason = form.cleaned_data.get("reason", "")
         try:
             if decision == "approve":
-                services.approve_change(change=change, user=request.user, reason=reason)
+                record = services.approve_change(change=change, user=request.user, reason=reason)
+                self.change_approved(record, change)
             else:
                 services.reject_change(change=change, user=request.user, reason=reason)
         except services.WorkflowRefused as refused:
@@ -310,6 +305,9 @@ class ReviewedEdits:
             )
         opts = self.model._meta
         return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", object_id)
+
+    def change_approved(self, record, change: PendingChange) -> None:
+        """What the admin does after an approval beyond the service (a source's link checks)."""
 
 
 def save_private_fields(form, *, user, reason: str) -> None:
@@ -325,71 +323,6 @@ def save_private_fields(form, *, user, reason: str) -> None:
     live._change_reason = history_reason(reason) if reason else None
     live._history_user = user
     live.save()
-
-
-# --- The diff --------------------------------------------------------------------------------
-
-
-def diff_rows(change: PendingChange, record) -> list[dict]:
-    """Field, live value, proposed value (and a word diff of texts), in the form's order."""
-    live = services.live_values(record)
-    conflicts = set(conflicting_fields(change, record))
-    model = type(record)
-    rows = []
-    for name, value in sorted(change.proposed.items()):
-        before, after = display(model, name, live[name]), display(model, name, value)
-        rows.append(
-            {
-                "label": field_label(model, name) if name not in CHILD_LISTS.values() else name,
-                "live": before,
-                "proposed": after,
-                "words": word_diff(before, after),
-                "conflict": name in conflicts,
-            }
-        )
-    return rows
-
-
-def display(model, name: str, value) -> str:
-    if value in (None, "", []):
-        return "—"
-    if name == "aliases":
-        return "\n".join(
-            f"{alias} ({Language(language).label}, {AliasKind(kind).label})"
-            for alias, language, kind in value
-        )
-    if name == "citations":
-        sources = Source.objects.in_bulk([citation["source"] for citation in value])
-        return "\n".join(
-            f"{sources.get(citation['source'], citation['source'])}"
-            f"{': ' + citation['quote'] if citation['quote'] else ''} "
-            f"[{', '.join(str(Claim(claim).label) for claim in citation['claims'])}]"
-            for citation in value
-        )
-    field = model._meta.get_field(name)
-    if field.many_to_many:
-        return ", ".join(str(reason) for reason in Reason.objects.filter(pk__in=value))
-    if field.is_relation:
-        return str(field.related_model.objects.filter(pk=value).first() or value)
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    return str(value)
-
-
-def word_diff(before: str, after: str):
-    """Words removed and added, marked up, for texts long enough to need it."""
-    if max(len(before), len(after)) < 40:
-        return None
-    old, new = before.split(), after.split()
-    parts = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new).get_opcodes():
-        if op in ("replace", "delete"):
-            parts.append(("del", " ".join(old[i1:i2])))
-        if op in ("replace", "insert"):
-            parts.append(("ins", " ".join(new[j1:j2])))
-        if op == "equal":
-            parts.append(("span", " ".join(old[i1:i2])))
-    return format_html_join(" ", "<{0}>{1}</{0}>", parts)
 
 
 # --- Lists -----------------------------------------------------------------------------------
@@ -414,7 +347,7 @@ class PendingChangeAdmin(ViewOnlyAdmin):
 
     list_display = ["record_link", "state", "proposed_by", "proposed_at", "decided_by"]
     list_filter = ["state"]
-    list_select_related = ["organisation", "event", "proposed_by", "decided_by"]
+    list_select_related = ["organisation", "event", "source", "proposed_by", "decided_by"]
 
     @admin.display(description=_("record"))
     def record_link(self, change):

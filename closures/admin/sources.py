@@ -1,4 +1,8 @@
-"""Model admin for sources, whose links are checked and archived by background tasks."""
+"""Model admin for sources, whose links are checked and archived by background tasks.
+
+A source cited by a published event is part of what the public sees of it: an edit of its
+fields waits for a reviewer (`pending.ReviewedEdits`), and it is not deleted while cited.
+"""
 
 from django.contrib import admin, messages
 from django.db import models, transaction
@@ -7,7 +11,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .. import services, tasks
 from ..models import Source
+from .curation import RefusedDeletions
 from .forms import URL_FORMFIELD_OVERRIDES, ChangeReasonForm
+from .pending import HasPendingChangeFilter, ReviewedEdits
 
 
 class BrokenSourceFilter(admin.SimpleListFilter):
@@ -65,7 +71,7 @@ def enqueue_source_upkeep(source_ids, *, explicit: bool = False) -> None:
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(ReviewedEdits, RefusedDeletions, SimpleHistoryAdmin):
     form = SourceForm
     formfield_overrides = URL_FORMFIELD_OVERRIDES
     list_display = [
@@ -77,7 +83,7 @@ class SourceAdmin(SimpleHistoryAdmin):
         "last_checked_at",
         "archived_url",
     ]
-    list_filter = [BrokenSourceFilter, "source_type", "language"]
+    list_filter = [BrokenSourceFilter, "source_type", "language", HasPendingChangeFilter]
     search_fields = ["url", "title", "publisher", "=uid"]
     show_full_result_count = False
     readonly_fields = [
@@ -95,6 +101,9 @@ class SourceAdmin(SimpleHistoryAdmin):
         self.message_user(request, _("Checks queued."), messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
+        if change and services.needs_review(obj, request.user):
+            super().save_model(request, obj, form, change)  # a proposal: nothing public moves
+            return
         obj._change_reason = form.cleaned_data.get("change_reason") or None
         super().save_model(request, obj, form, change)
         if change:
@@ -102,8 +111,6 @@ class SourceAdmin(SimpleHistoryAdmin):
         if not change or "url" in form.changed_data:
             enqueue_source_upkeep([obj.pk])
 
-    def delete_model(self, request, obj):
-        services.delete_records(records=[obj])
-
-    def delete_queryset(self, request, queryset):
-        services.delete_records(records=queryset)
+    def change_approved(self, record, change):
+        if "url" in change.proposed:
+            enqueue_source_upkeep([record.pk])

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
-from ..models import Organisation, ReviewState
+from ..models import Organisation, PendingChange, ReviewState
 from ..services import import_uploads
 
 
@@ -31,16 +31,17 @@ def revert_to_version(model_admin, request, object_id, history_id):
     form = RevertForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.revert_to_version(
+            result = services.revert_to_version(
                 historical_record=version, user=request.user, reason=form.cleaned_data["reason"]
             )
         except services.WorkflowRefused as refusal:
             model_admin.message_user(request, str(refusal), messages.ERROR)
         else:
-            model_admin.message_user(request, _("Reverted."), messages.SUCCESS)
+            model_admin.message_user(request, *revert_message(result))
         opts = model._meta
         return redirect(f"admin:{opts.app_label}_{opts.model_name}_history", object_id)
     delta = current.diff_against(version, excluded_fields=services.WORKFLOW_FIELDS)
+    live = model.objects.filter(pk=object_id).first()
     context = {
         **model_admin.admin_site.each_context(request),
         "title": _("Revert to an earlier version"),
@@ -48,8 +49,31 @@ def revert_to_version(model_admin, request, object_id, history_id):
         "version": version,
         "changes": delta.changes,
         "form": form,
+        "needs_review": live is not None and services.needs_review(live, request.user),
     }
     return TemplateResponse(request, "admin/closures/revert.html", context)
+
+
+def revert_message(result) -> tuple[str, int]:
+    """What a revert did: restored the record, or proposed its public fields for review."""
+    if isinstance(result, PendingChange):
+        return (
+            _(
+                "The revert of the public fields waits for a reviewer: the public sees the live "
+                "version until another reviewer approves it. Fields never shown publicly were "
+                "restored."
+            ),
+            messages.WARNING,
+        )
+    if result is None:
+        return (
+            _(
+                "Nothing public differs from that version, so nothing waits for a reviewer; "
+                "fields never shown publicly were restored."
+            ),
+            messages.INFO,
+        )
+    return _("Reverted."), messages.SUCCESS
 
 
 # --- Spreadsheet import with preview ----------------------------------------------------

@@ -77,6 +77,14 @@ class EventQuerySet(models.QuerySet):
     def chronological(self):
         return self.order_by(models.F("occurred_from").asc(nulls_last=True), "uid")
 
+    def with_reasons_and_citations(self):
+        """Prefetch what an event's public telling shows: reasons, citations and sources."""
+        from .source import Citation
+
+        return self.prefetch_related(
+            "reasons", models.Prefetch("citations", Citation.objects.select_related("source"))
+        )
+
     def key_precision_is(self, precision: str):
         """Events whose timeline date (effective, else announced) has the given precision."""
         return self.filter(

@@ -90,6 +90,23 @@ class OrganisationQuerySet(models.QuerySet):
         parents = self.model.objects.public().filter(pk=OuterRef("parent_organisation_id"))
         return self.annotate(public_parent_slug=Subquery(parents.values("slug")[:1]))
 
+    def with_public_events(self, events=None):
+        """Prefetch the public events, in time order with their sources, as `public_events`.
+
+        The record page, its feed entry, the API detail and the public fingerprint all tell
+        a record's story from this one list (the lede reads it too), so they never disagree.
+        """
+        from .event import Event
+
+        events = events if events is not None else Event.objects.public()
+        return self.prefetch_related(
+            models.Prefetch(
+                "events",
+                queryset=events.chronological().with_reasons_and_citations(),
+                to_attr="public_events",
+            )
+        )
+
     def sub_bodies(self):
         """Organisations recorded as part of another public organisation, e.g. college unions."""
         return self.filter(parent_organisation__in=self.model.objects.public())

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .event import Event
 from .organisation import Organisation
+from .source import Source
 from .taxonomies import choices_constraint
 
 
@@ -22,8 +23,9 @@ class PendingChangeQuerySet(models.QuerySet):
 
 
 class PendingChange(models.Model):
-    """What a curator proposed for a published organisation or event; the public keeps the
-    last approved version until a reviewer other than the proposer approves it.
+    """What a curator proposed for a published organisation or event, or for a source such an
+    event cites; the public keeps the last approved version until a reviewer other than the
+    proposer approves it.
 
     Kept after the decision, approved or rejected: the proposal and who decided it are part of
     the record's history. See closures/services/pending.py for the rules.
@@ -40,6 +42,14 @@ class PendingChange(models.Model):
     event = models.ForeignKey(
         Event,
         verbose_name=_("event"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="pending_changes",
+    )
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -93,8 +103,11 @@ class PendingChange(models.Model):
         ordering = ["-proposed_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(organisation__isnull=False) & Q(event__isnull=True))
-                | (Q(organisation__isnull=True) & Q(event__isnull=False)),
+                condition=(
+                    Q(organisation__isnull=False) & Q(event__isnull=True) & Q(source__isnull=True)
+                )
+                | (Q(organisation__isnull=True) & Q(event__isnull=False) & Q(source__isnull=True))
+                | (Q(organisation__isnull=True) & Q(event__isnull=True) & Q(source__isnull=False)),
                 name="pending_change_of_one_record",
             ),
             # One proposal at a time per record: a reviewer weighs one diff against the live
@@ -109,15 +122,23 @@ class PendingChange(models.Model):
                 condition=Q(state=PendingChangeState.OPEN),
                 name="one_open_change_per_event",
             ),
+            models.UniqueConstraint(
+                fields=["source"],
+                condition=Q(state=PendingChangeState.OPEN),
+                name="one_open_change_per_source",
+            ),
             choices_constraint("state", PendingChangeState, "pending_change_state_valid"),
         ]
 
     def __str__(self):
         return f"{self.get_state_display()}: {self.record}"
 
+    # The foreign key naming the record is named after the record's model.
+    RECORD_KEYS = ("organisation", "event", "source")
+
     @property
-    def record(self) -> Organisation | Event:
-        return self.organisation if self.organisation_id else self.event
+    def record(self) -> Organisation | Event | Source:
+        return next(getattr(self, key) for key in self.RECORD_KEYS if getattr(self, f"{key}_id"))
 
     @property
     def is_open(self) -> bool:

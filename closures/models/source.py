@@ -135,6 +135,23 @@ class Source(models.Model):
     history = HistoricalRecords(excluded_fields=["import_baseline"])
     objects = SourceQuerySet.as_manager()
 
+    # What the public sees of a source cited by a public event (API, exports, record pages);
+    # a test holds the source serializer to this list. The link checks are for curators.
+    PUBLIC_FIELDS = frozenset(
+        {
+            "uid",
+            "url",
+            "title",
+            "publisher",
+            "language",
+            "published_on",
+            "accessed_on",
+            "source_type",
+            "archived_url",
+            "archived_at",
+        }
+    )
+
     class Meta:
         verbose_name = _("source")
         verbose_name_plural = _("sources")

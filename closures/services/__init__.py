@@ -6,7 +6,7 @@ module; this package re-exports what callers use, so `from closures.services imp
 does not depend on where a function lives.
 """
 
-from .deletion import delete_records
+from .deletion import delete_records, deletion_refusal
 from .derived import refresh_organisation, refresh_organisations_citing
 from .import_merge import ImportConflict, MergeRules
 from .import_parser import unknown_columns
@@ -15,6 +15,7 @@ from .importing import ImportPreview, import_registry, import_spreadsheet, previ
 from .pending import (
     approve_change,
     edits_published_directly,
+    is_published,
     live_values,
     needs_review,
     open_change_for,
@@ -48,6 +49,7 @@ __all__ = [
     "WorkflowRefused",
     "approve_change",
     "edits_published_directly",
+    "is_published",
     "live_values",
     "needs_review",
     "open_change_for",
@@ -55,6 +57,7 @@ __all__ = [
     "reject_change",
     "bump_public_data_version",
     "delete_records",
+    "deletion_refusal",
     "is_public",
     "shows_publicly",
     "import_registry",

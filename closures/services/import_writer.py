@@ -29,7 +29,7 @@ from .import_parser import (
     ParsedRow,
     ParsedSource,
 )
-from .pending import edits_published_directly, field_value, proposable_fields
+from .pending import edits_published_directly, field_value, is_published, proposable_fields
 from .spreadsheet import ImportProblem
 from .workflow import record_name
 
@@ -145,11 +145,14 @@ class RegistryWriter:
         }
 
     def hold_back(self, record, row: int, column: str) -> None:
+        published = (
+            "is cited by a published event" if isinstance(record, Source) else "is published"
+        )
         self.problems.append(
             ImportProblem(
                 row,
                 column,
-                f"{record_name(record)} is published, and this row changes what the public "
+                f"{record_name(record)} {published}, and this row changes what the public "
                 "sees of it. A change to a published record waits for a reviewer, which an "
                 "import cannot do: edit it in the admin (the change then waits for a "
                 "reviewer), or leave the row out.",
@@ -420,6 +423,9 @@ class RegistryWriter:
             created=created,
         )
         if not self.validate(source, row, columns):
+            return None
+        if changed and not created and not self.edits_published and is_published(source):
+            self.hold_back(source, row, f"{parsed.column_prefix}_url")
             return None
         self.save(source, "sources", changed, created, baseline)
         self.sources_seen[url] = source

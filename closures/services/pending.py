@@ -8,6 +8,10 @@ edit, unseen by anyone else, is exactly what four eyes rules out. Superusers edi
 they may publish what they submitted (`_require_four_eyes`), and so do operators' command-line
 imports, which run without a user.
 
+A source cited by a published event is part of what the public sees of that event (its title,
+publisher, dates and link), so its edits are proposed the same way; so is a revert of a
+published record to an earlier version (`services.revert`).
+
 Fields never shown publicly (the curator note) are not part of a proposal: they are saved at
 once. Values are kept as JSON, one entry per proposed field; aliases (of an organisation) and
 citations (of an event) are proposed as their whole new list.
@@ -27,10 +31,11 @@ from ..models import (
     Organisation,
     PendingChange,
     PendingChangeState,
+    Reviewable,
     ReviewState,
     Source,
 )
-from .derived import refresh_organisation
+from .derived import refresh_organisation, refresh_organisations_citing
 from .workflow import (
     WORKFLOW_FIELDS,
     WorkflowRefused,
@@ -50,13 +55,19 @@ def edits_published_directly(user) -> bool:
     return user is None or user.is_superuser
 
 
+def is_published(record) -> bool:
+    """Whether the record is published: an organisation or event in that state (embargoed or
+    not, since lifting an embargo shows it as it is), or a source such an event cites."""
+    if isinstance(record, Source):
+        return Citation.objects.filter(
+            source_id=record.pk, event__review_state=ReviewState.PUBLISHED
+        ).exists()
+    return isinstance(record, Reviewable) and record.review_state == ReviewState.PUBLISHED
+
+
 def needs_review(record, user) -> bool:
     """Whether a change by `user` to the public fields of `record` waits for a reviewer."""
-    return (
-        record.pk is not None
-        and record.review_state == ReviewState.PUBLISHED
-        and not edits_published_directly(user)
-    )
+    return record.pk is not None and not edits_published_directly(user) and is_published(record)
 
 
 def proposable_fields(model) -> list[str]:
@@ -74,6 +85,9 @@ def field_value(record, name: str):
     if field.many_to_many:
         return sorted(str(pk) for pk in getattr(record, name).values_list("pk", flat=True))
     value = field.get_prep_value(getattr(record, field.attname))
+    if isinstance(value, dt.datetime):
+        # One spelling per instant, whichever time zone the form or the database gave it in.
+        value = value.astimezone(dt.UTC)
     if isinstance(record, Event) and name in ("announced_on", "effective_on") and value:
         precision = getattr(record, name.replace("_on", "_precision"))
         value = truncate_to_precision(value, precision) if precision else value
@@ -103,7 +117,7 @@ def live_values(record) -> dict:
     values = {name: field_value(record, name) for name in proposable_fields(type(record))}
     if isinstance(record, Organisation):
         values["aliases"] = alias_values(record.aliases.all())
-    else:
+    elif isinstance(record, Event):
         values["citations"] = citation_values(record.citations.all())
     return values
 
@@ -115,8 +129,7 @@ def open_change_for(record) -> PendingChange | None:
 
 
 def _changes_of(record):
-    key = "organisation" if isinstance(record, Organisation) else "event"
-    return PendingChange.objects.filter(**{key: record})
+    return PendingChange.objects.filter(**{_record_key(record): record})
 
 
 def propose_change(*, record, user, values: dict, reason: str = "") -> PendingChange | None:
@@ -160,7 +173,8 @@ def propose_change(*, record, user, values: dict, reason: str = "") -> PendingCh
 
 
 def _record_key(record) -> str:
-    return "organisation" if isinstance(record, Organisation) else "event"
+    """The foreign key of `PendingChange` that names a record of this kind."""
+    return record._meta.model_name
 
 
 def approve_change(*, change: PendingChange, user, reason: str = ""):
@@ -199,9 +213,18 @@ def approve_change(*, change: PendingChange, user, reason: str = ""):
         change.decided_by, change.decided_at = user, timezone.now()
         change.decision_reason = reason
         change.save()
+        _refresh_public_view_of(record)
+    return record
+
+
+def _refresh_public_view_of(record) -> None:
+    """Refresh the organisations whose public view shows the record; the data version moves
+    with any that changed."""
+    if isinstance(record, Source):
+        refresh_organisations_citing(source_id=record.pk)
+    else:
         organisation_id = record.pk if isinstance(record, Organisation) else record.organisation_id
         refresh_organisation(organisation_id=organisation_id)
-    return record
 
 
 def reject_change(*, change: PendingChange, user, reason: str) -> PendingChange:
@@ -240,7 +263,7 @@ def _validate_proposal(record, proposed: dict) -> None:
     candidate = type(record).objects.get(pk=record.pk)
     _assign(candidate, proposed)
     validate(candidate, doing="take this change", unique=True)
-    children = proposed.get(CHILD_LISTS[type(record)], [])
+    children = proposed.get(CHILD_LISTS.get(type(record)), [])
     if isinstance(record, Event):
         cited = Source.objects.filter(pk__in=[value["source"] for value in children])
         known = set(cited.values_list("pk", flat=True))
@@ -252,7 +275,7 @@ def _validate_proposal(record, proposed: dict) -> None:
             citation = Citation(event=candidate, source_id=value["source"], quote=value["quote"])
             citation.claims = value["claims"]
             _validate_child(citation, record, exclude=["event", "source"])
-    else:
+    elif isinstance(record, Organisation):
         for name, language, kind in children:
             alias = Alias(organisation=candidate, name=name, language=language, kind=kind)
             _validate_child(alias, record, exclude=["organisation"])

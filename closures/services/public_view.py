@@ -15,9 +15,8 @@ import hashlib
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
 
-from ..models import Citation, Event, Organisation, Source
+from ..models import Event, Organisation, Source
 from ..serializers import EventSerializer, OrganisationSerializer, SourceSerializer
 from .public_version import bump_public_data_version
 
@@ -51,19 +50,12 @@ NOT_YET_COMPUTED = "not yet computed"
 
 def public_representation(organisation_id: int) -> dict | None:
     """The organisation as the public sees it, or None when the public cannot see it."""
-    events = (
-        Event.objects.public()
-        .chronological()
-        .select_related("organisation")
-        .prefetch_related(
-            "reasons", Prefetch("citations", Citation.objects.select_related("source"))
-        )
-    )
     organisation = (
         Organisation.objects.public()
         .filter(pk=organisation_id)
         .with_public_parent()
-        .prefetch_related("aliases", Prefetch("events", queryset=events, to_attr="public_events"))
+        .with_public_events(Event.objects.public().select_related("organisation"))
+        .prefetch_related("aliases")
         .first()
     )
     if organisation is None:
