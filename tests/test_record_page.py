@@ -179,3 +179,18 @@ def test_a_source_in_the_other_language_is_marked_with_its_lang(
     assert 'lang="en">Police raid Apple Daily</a>' in html
     assert '<blockquote lang="en"><p>Officers raided it.</p></blockquote>' in html
     assert '<blockquote lang="zh">' not in html
+
+
+def test_a_public_note_shows_as_paragraphs_with_its_markup_escaped(
+    client, make_public_organisation
+):
+    organisation = make_public_organisation(
+        event={"public_note": "Sources differ on the date.\n\n<b>Two</b> give August."}
+    )
+    english = page(client, organisation)
+    # Shown as paragraphs, not as the text "<p>…</p>" (as every curated note was).
+    assert "<p>Sources differ on the date.</p>" in english
+    assert "&lt;p&gt;" not in english
+    # The Chinese page falls back to the English note: escaped there too.
+    for text in (english, page(client, organisation, "zh-hant")):
+        assert "<p>&lt;b&gt;Two&lt;/b&gt; give August.</p>" in text and "<b>Two" not in text

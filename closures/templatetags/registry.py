@@ -65,7 +65,10 @@ def localised_html(obj, field: str, multiline: bool = False) -> str:
     other = "en" if page == "zh-Hant" else "zh-Hant"
 
     def render(text):
-        return linebreaks(text) if multiline else format_html("{}", text)
+        # Django's linebreaks() helper (unlike the filter) neither escapes nor marks safe.
+        if multiline:
+            return mark_safe(linebreaks(text, autoescape=True))
+        return format_html("{}", text)
 
     if texts[page]:
         return render(texts[page])
@@ -75,7 +78,7 @@ def localised_html(obj, field: str, multiline: bool = False) -> str:
         '<span lang="{}">{}</span> <span class="translation-missing" lang="{}" title="{}">{}'
         "</span>",
         other,
-        mark_safe(render(texts[other])),
+        render(texts[other]),
         other,
         _("Not yet translated"),
         ONLY_IN[other],
