@@ -194,3 +194,14 @@ def test_a_public_note_shows_as_paragraphs_with_its_markup_escaped(
     # The Chinese page falls back to the English note: escaped there too.
     for text in (english, page(client, organisation, "zh-hant")):
         assert "<p>&lt;b&gt;Two&lt;/b&gt; give August.</p>" in text and "<b>Two" not in text
+
+
+def test_labels_take_a_space_in_english_and_none_after_a_full_width_colon(
+    client, make_public_organisation
+):
+    organisation = make_public_organisation()
+    english = client.get(organisation.get_absolute_url()).content.decode()
+    chinese = client.get(f"/zh-hant/organisations/{organisation.slug}/").content.decode()
+    assert "This record as data: <a" in english and "Stable address: <a" in english
+    assert "此記錄的資料：<a" in chinese and "固定網址：<a" in chinese
+    assert "： <" not in chinese

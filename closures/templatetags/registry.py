@@ -118,3 +118,10 @@ def lang_of(text: str, language: str = "") -> str:
     tag = lang_tag(language) or ("zh" if CJK.search(text) else "en" if LATIN.search(text) else "")
     page = "zh" if (get_language() or "en").startswith("zh") else "en"
     return "" if tag.split("-")[0] == page else tag
+
+
+@register.simple_tag
+def gap() -> str:
+    """The space after a label such as "Reason:": none in Chinese, whose full-width colon
+    (原因：) carries its own."""
+    return "" if lede.chinese_page() else " "
