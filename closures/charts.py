@@ -31,10 +31,6 @@ class Bar:
     def end(self) -> float:
         return round(self.x + self.width, 1)
 
-    @property
-    def label_x(self) -> float:
-        return self.x - 8
-
 
 @dataclass
 class Chart:
@@ -146,17 +142,22 @@ def quarter_columns(quarters: list[dict], *, width=720, height=260) -> Chart:
     return chart
 
 
-def horizontal_bars(items: list[tuple[str, int]], *, width=720, row_height=26) -> Chart:
-    """One bar per labelled value, longest first as given."""
-    label_width, value_width = 280, 40
+def horizontal_bars(items: list[tuple[str, int]], *, width=400, row_height=40) -> Chart:
+    """One bar per labelled value, longest first as given, each under its own label.
+
+    Labels above the bars rather than beside them get the whole width, so a long one ("unknown
+    (no source names it)") is never cut and the chart is drawn at about its natural size on a
+    390 px phone too: beside the bars, a label column squeezed the chart to half size there.
+    """
+    label_height, value_width = 20, 40
     chart = Chart(width=width, height=max(row_height, row_height * len(items)))
     if not items:
         return chart
     maximum = max(value for _label, value in items) or 1
-    scale = (width - label_width - value_width) / maximum
+    scale = (width - value_width) / maximum
     for index, (label, value) in enumerate(items):
-        y = index * row_height + 4
+        y = index * row_height + label_height
         chart.bars.append(
-            Bar(label_width, y, round(value * scale, 1), row_height - 8, value, "left", label)
+            Bar(0, y, round(value * scale, 1), row_height - label_height - 6, value, "left", label)
         )
     return chart

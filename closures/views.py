@@ -246,7 +246,9 @@ class OrganisationListView(ListView):
         data = self.filterset.form.cleaned_data
         chips = []
         if query := self.request.GET.get("q", "").strip():
-            chips.append({"label": f"“{query}”", "url": without("q", self.request.GET["q"])})
+            # In the language's own quotation marks: 「…」 in Chinese.
+            label = _("“%(query)s”") % {"query": query}
+            chips.append({"label": label, "url": without("q", self.request.GET["q"])})
         for facet in facets:
             for option in facet["options"]:
                 if option["checked"]:

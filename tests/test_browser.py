@@ -227,3 +227,41 @@ def test_the_overview_listing_data_and_about_pages_fit_a_390_px_screen(
     page.goto(f"{live_server.url}/{language}/")
     assert page.locator(".chart-recent").is_visible()
     assert not page.locator(".chart-wide").is_visible()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_destination_chart_labels_stay_readable(live_server, records, page_at, width):
+    page = page_at(width)
+    page.goto(f"{live_server.url}/en/")
+    svg = page.locator('[aria-labelledby="destinations-heading"] svg')
+    chart = svg.bounding_box()
+    labels = [text.bounding_box() for text in svg.locator("text.label").all()]
+    assert labels
+    for label in labels:
+        # 13 px text keeps at least 11 px: a label column beside the bars had squeezed the
+        # chart to half its size on a phone, its labels to 6 px.
+        assert label["height"] >= 11
+        # Whole, not cut at either edge (a glyph may overhang its origin by a pixel).
+        assert chart["x"] - 2 <= label["x"]
+        assert label["x"] + label["width"] <= chart["x"] + chart["width"]
+
+
+@pytest.fixture
+def a_release(records, settings, tmp_path):
+    """The first release of the shared registry, built before Playwright starts."""
+    from closures import releases
+
+    settings.RELEASES_DIR = tmp_path / "releases"
+    return releases.build_release()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_the_releases_table_fits_a_phone_with_its_checksum(
+    live_server, a_release, page_at, language
+):
+    page = page_at(390)
+    page.goto(f"{live_server.url}/{language}/data/")
+    releases = page.locator(".table-scroll", has=page.locator(".data-table"))
+    # Its region would scroll sideways and hide the SHA-256 column off the right edge.
+    assert releases.evaluate("region => region.scrollWidth - region.clientWidth") == 0
+    assert page.locator("code.checksum").is_visible()

@@ -302,7 +302,7 @@ def test_deleting_a_published_event_in_the_organisation_form_is_refused(
     assert public_channels(published, event) == before
 
 
-def test_a_published_organisation_is_not_deleted_but_a_withdrawn_one_is(
+def test_a_published_organisation_is_not_deleted_nor_its_tombstone_once_withdrawn(
     client, reviewer, second_reviewer, published, staff_login
 ):
     staff_login(client, reviewer)
@@ -311,9 +311,39 @@ def test_a_published_organisation_is_not_deleted_but_a_withdrawn_one_is(
     assert Organisation.objects.filter(pk=published.pk).exists()
     # Published by `reviewer` from a curator's submission: `reviewer` may withdraw it.
     services.withdraw(record=published, user=reviewer, reason="Duplicate of another record")
+    tombstone = Client().get(published.get_absolute_url())
+    assert tombstone.status_code == 410
+    # Mirrors learn from the tombstone that they must drop the record: it stays.
+    response = client.post(f"/admin/closures/organisation/{published.pk}/delete/", {"post": "yes"})
+    assert any("tombstone" in message for message in messages_of(response))
+    assert Organisation.objects.filter(pk=published.pk).exists()
+    assert Client().get(published.get_absolute_url()).status_code == 410
+
+
+def test_an_operator_erases_a_tombstone_and_every_public_channel_is_told(
+    client, reviewer, published, admin_user, staff_login
+):
+    services.withdraw(record=published, user=reviewer, reason="Duplicate of another record")
+    reader = Client()
+    withdrawn = reader.get("/api/v1/withdrawn/")
+    assert published.slug in withdrawn.content.decode()
+    staff_login(client, admin_user)
     response = client.post(f"/admin/closures/organisation/{published.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Organisation.objects.filter(pk=published.pk).exists()
+    # Not the cached list of before: the data version moved with the tombstone.
+    again = reader.get("/api/v1/withdrawn/", HTTP_IF_NONE_MATCH=withdrawn["ETag"])
+    assert again.status_code == 200
+    assert published.slug not in again.content.decode()
+    assert reader.get(published.get_absolute_url()).status_code == 404
+
+
+def test_a_never_public_draft_is_deleted_by_a_reviewer(client, reviewer, scenario, staff_login):
+    draft = Organisation.objects.get(slug="draft-union")
+    staff_login(client, reviewer)
+    response = client.post(f"/admin/closures/organisation/{draft.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Organisation.objects.filter(pk=draft.pk).exists()
 
 
 def test_a_withdrawn_event_is_deleted_and_nothing_public_moves(

@@ -60,7 +60,7 @@ def test_withdrawn_page_gives_reason_and_date_in_both_languages(
         assert response.status_code == 410
         html = response.content.decode()
         assert f"was withdrawn from the registry on {today}." in html
-        assert f"已於{today}從登記冊撤回。" in html
+        assert f"消失工會的記錄已於{today}從登記冊撤回。" in html
         assert html.count("Found to be a duplicate.") == 2
 
 
@@ -76,3 +76,28 @@ def test_a_quiet_withdrawal_gives_only_the_day_in_both_languages(
     assert f"This record has not been public since {today}." in html
     assert f"此記錄自 {today} 起不再公開。" in html
     assert "Quiet Union" not in html and "靜默工會" not in html and "Duplicate" not in html
+
+
+def test_a_chinese_listing_row_and_search_chip_use_chinese_punctuation(
+    client, make_public_organisation
+):
+    make_public_organisation(
+        name_en="Raided Union", name_zh="被搜查工會", event={"event_type": "raid"}
+    )
+    html = client.get("/zh-hant/organisations/", {"q": "工會"}).content.decode()
+    # The latest step and its date: 「搜查，2021年9月25日」, not an English comma.
+    assert "搜查，2021年9月25日" in html and "搜查, " not in html
+    assert "「工會」" in html and "“工會”" not in html
+    english = client.get("/en/organisations/", {"q": "union"}).content.decode()
+    assert "raid, 25 Sep 2021" in english and "“union”" in english
+
+
+def test_an_empty_search_without_filters_does_not_mention_filters(client, db):
+    for language, says in (
+        ("en", "No organisation matches “zzz”."),
+        ("zh-hant", "沒有組織符合「zzz」。"),
+    ):
+        html = client.get(f"/{language}/organisations/", {"q": "zzz"}).content.decode()
+        assert says in html and "filters." not in html and "篩選條件。" not in html
+    html = client.get("/en/organisations/", {"q": "zzz", "org_type": "union"}).content.decode()
+    assert "No organisation matches “zzz” with these filters." in html

@@ -157,3 +157,51 @@ def test_admin_lists_and_filters_records_lacking_a_translation(
     assert [o.pk for o in response.context["cl"].result_list] == [lacking.pk]
     response = client.get(f"/admin/closures/organisation/{lacking.pk}/change/")
     assert "stated reason (English)" in response.content.decode()
+
+
+def test_a_source_in_the_other_language_is_marked_with_its_lang(
+    client, make_public_organisation, make_source
+):
+    organisation = make_public_organisation()
+    event = organisation.events.get()
+    chinese = make_source(title="港警搜查蘋果日報 凍結資產", publisher="中央社")
+    event.citations.create(source=chinese, quote="保安局局長凍結三間公司資產。", claims=["event"])
+    english = make_source(title="Police raid Apple Daily", language="en")
+    event.citations.create(source=english, quote="Officers raided it.", claims=["event"])
+
+    html = page(client, organisation)
+    # Untagged by its curator, the Chinese source is recognised by its characters.
+    assert 'lang="zh">港警搜查蘋果日報 凍結資產</a>' in html
+    assert '<blockquote lang="zh"><p>保安局局長凍結三間公司資產。</p></blockquote>' in html
+    assert 'lang="en">Police raid Apple Daily</a>' not in html
+
+    html = page(client, organisation, "zh-hant")
+    assert 'lang="en">Police raid Apple Daily</a>' in html
+    assert '<blockquote lang="en"><p>Officers raided it.</p></blockquote>' in html
+    assert '<blockquote lang="zh">' not in html
+
+
+def test_a_public_note_shows_as_paragraphs_with_its_markup_escaped(
+    client, make_public_organisation
+):
+    organisation = make_public_organisation(
+        event={"public_note": "Sources differ on the date.\n\n<b>Two</b> give August."}
+    )
+    english = page(client, organisation)
+    # Shown as paragraphs, not as the text "<p>…</p>" (as every curated note was).
+    assert "<p>Sources differ on the date.</p>" in english
+    assert "&lt;p&gt;" not in english
+    # The Chinese page falls back to the English note: escaped there too.
+    for text in (english, page(client, organisation, "zh-hant")):
+        assert "<p>&lt;b&gt;Two&lt;/b&gt; give August.</p>" in text and "<b>Two" not in text
+
+
+def test_labels_take_a_space_in_english_and_none_after_a_full_width_colon(
+    client, make_public_organisation
+):
+    organisation = make_public_organisation()
+    english = client.get(organisation.get_absolute_url()).content.decode()
+    chinese = client.get(f"/zh-hant/organisations/{organisation.slug}/").content.decode()
+    assert "This record as data: <a" in english and "Stable address: <a" in english
+    assert "此記錄的資料：<a" in chinese and "固定網址：<a" in chinese
+    assert "： <" not in chinese

@@ -137,7 +137,11 @@ def test_data_page_lists_releases_with_checksums_and_dataset_json_ld(client, sce
     data = json.loads(block)
     assert data["@type"] == "Dataset" and data["version"] == "2026.11.0"
     assert data["license"] == "https://creativecommons.org/licenses/by/4.0/"
-    assert client.get("/zh-hant/data/").status_code == 200
+    # The release's row counts say what they count, in the page's language.
+    counts = release.counts
+    assert f"{counts['organisations']} organisations, {counts['events']} events" in page
+    chinese = client.get("/zh-hant/data/").content.decode()
+    assert f"{counts['organisations']}個組織、{counts['events']}個事件" in chinese
 
 
 def data_files(release: Release) -> dict[str, bytes]:

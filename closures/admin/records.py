@@ -4,7 +4,7 @@ import nested_admin
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import models
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -286,16 +286,3 @@ class EventAdmin(PublicityLabels, ReviewedEdits, CurationAdmin, nested_admin.Nes
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.refresh_organisation(organisation_id=form.instance.organisation_id)
-
-    def delete_model(self, request, obj):
-        organisation_id = obj.organisation_id
-        with transaction.atomic():
-            super().delete_model(request, obj)
-            services.refresh_organisation(organisation_id=organisation_id)
-
-    def delete_queryset(self, request, queryset):
-        organisation_ids = set(queryset.values_list("organisation_id", flat=True))
-        with transaction.atomic():
-            super().delete_queryset(request, queryset)
-            for organisation_id in sorted(organisation_ids):
-                services.refresh_organisation(organisation_id=organisation_id)

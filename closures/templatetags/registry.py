@@ -1,5 +1,7 @@
 """Template helpers for the bilingual public pages."""
 
+import re
+
 from django import template
 from django.conf import settings
 from django.urls import translate_url
@@ -10,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from closures import lede
 from closures.dates import format_partial_date
+from closures.duplicates import CJK
 from closures.models import EventType
 
 register = template.Library()
@@ -62,7 +65,10 @@ def localised_html(obj, field: str, multiline: bool = False) -> str:
     other = "en" if page == "zh-Hant" else "zh-Hant"
 
     def render(text):
-        return linebreaks(text) if multiline else format_html("{}", text)
+        # Django's linebreaks() helper (unlike the filter) neither escapes nor marks safe.
+        if multiline:
+            return mark_safe(linebreaks(text, autoescape=True))
+        return format_html("{}", text)
 
     if texts[page]:
         return render(texts[page])
@@ -72,7 +78,7 @@ def localised_html(obj, field: str, multiline: bool = False) -> str:
         '<span lang="{}">{}</span> <span class="translation-missing" lang="{}" title="{}">{}'
         "</span>",
         other,
-        mark_safe(render(texts[other])),
+        render(texts[other]),
         other,
         _("Not yet translated"),
         ONLY_IN[other],
@@ -96,3 +102,26 @@ def relocated_to(organisation) -> str:
     events = getattr(organisation, "public_events", [])
     places = [lede.place(event) for event in events if event.event_type == EventType.RELOCATED]
     return next((place for place in reversed(places) if place), "")
+
+
+LATIN = re.compile(r"[A-Za-z]")
+
+
+@register.filter
+def lang_of(text: str, language: str = "") -> str:
+    """The `lang` a quoted title or passage needs on this page, or '' in the page's language.
+
+    A source's own `language` when a curator gave it; else Han characters say Chinese (plain
+    `zh`: a title may be in simplified characters) and Latin letters alone say English. So a
+    screen reader reads a Chinese headline on an English page with a Chinese voice.
+    """
+    tag = lang_tag(language) or ("zh" if CJK.search(text) else "en" if LATIN.search(text) else "")
+    page = "zh" if (get_language() or "en").startswith("zh") else "en"
+    return "" if tag.split("-")[0] == page else tag
+
+
+@register.simple_tag
+def gap() -> str:
+    """The space after a label such as "Reason:": none in Chinese, whose full-width colon
+    (原因：) carries its own."""
+    return "" if lede.chinese_page() else " "
