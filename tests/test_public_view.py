@@ -162,3 +162,35 @@ def test_deleting_a_public_parent_moves_its_sub_organisations_view(
     assert orphan.parent_organisation_id is None
     assert orphan.public_changed_at > child.public_changed_at
     assert orphan.public_fingerprint == public_fingerprint(child.pk) != child.public_fingerprint
+
+
+def test_a_sub_organisation_appearing_changing_or_going_moves_its_parents_view(
+    client, make_public_organisation, make_organisation, make_event, curator, reviewer
+):
+    """The parent's page lists its public bodies with name and status: its "last updated",
+    `updated_since` and feed entry follow them, and a hidden body moves nothing."""
+    parent = make_public_organisation(name_en="Federation")
+    child = make_organisation(parent_organisation=parent, name_en="College Union")
+    make_event(child)
+    alone = current(parent)
+    assert alone.public_fingerprint == public_fingerprint(parent.pk)
+    assert "College Union" not in client.get(parent.get_absolute_url()).content.decode()
+
+    services.submit_for_review(record=current(child), user=curator)
+    services.publish(record=current(child), user=reviewer)
+    listed = current(parent)
+    assert "College Union" in client.get(parent.get_absolute_url()).content.decode()
+    assert listed.public_changed_at > alone.public_changed_at
+    assert listed.public_fingerprint == public_fingerprint(parent.pk) != alone.public_fingerprint
+
+    services.set_embargo(record=current(child), user=reviewer, reason="Members at risk")
+    hidden = current(parent)
+    assert hidden.public_changed_at > listed.public_changed_at
+    assert hidden.public_fingerprint == alone.public_fingerprint
+
+    # An edit of the hidden body is nothing the public sees: the parent stays as it was.
+    embargoed = current(child)
+    embargoed.name_en = "College Union (renamed)"
+    embargoed.save()
+    services.refresh_organisation(organisation_id=child.pk)
+    assert current(parent).public_changed_at == hidden.public_changed_at

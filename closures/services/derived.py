@@ -18,7 +18,8 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
     `first_published_at` is set the first time the record becomes public, never by a step
     that leaves it hidden (an embargoed record, hidden events). When the record becomes
     public or stops being so, its sub-organisations are refreshed too: their public view
-    names the parent only while the public may see it.
+    names the parent only while the public may see it. When its public view changes, its
+    parent is refreshed: the parent's page lists its public bodies with their names and status.
     """
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
@@ -45,6 +46,9 @@ def refresh_organisation(*, organisation_id: int) -> Organisation:
             # Derived fields are not a curator's change: keep them out of the history.
             organisation.save_without_historical_record(update_fields=PUBLIC_VIEW_FIELDS)
             public_view_changed(organisation)
+            if organisation.parent_organisation_id is not None:
+                # Ends there: the parent's view reads this one's, never the reverse.
+                refresh_organisation(organisation_id=organisation.parent_organisation_id)
         if organisation.is_public != was_public:
             refresh_sub_organisations(parent_id=organisation_id)
     return organisation

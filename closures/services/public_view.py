@@ -7,8 +7,9 @@ edit of a curator note or of an embargoed event leaves it where it was.
 
 The representation is the API's own (its serializers list every public field), without the
 timestamps that this fingerprint itself drives and the addresses that depend on the request,
-plus what only the record page shows: the cited sources' details. The events' public notes
-are API fields; curator notes are in no serializer.
+plus what only the record page shows: the cited sources' details and the public bodies that
+belonged to it (their names and status). The events' public notes are API fields; curator
+notes are in no serializer.
 """
 
 import hashlib
@@ -43,6 +44,15 @@ class PublicOrganisationView(OrganisationSerializer):
         ]
 
 
+# What the record page says of each public body that belonged to the organisation.
+SUB_ORGANISATION_FIELDS = (
+    "slug",
+    "name_en",
+    "name_zh",
+    "public_status",
+    "public_status_unconfirmed",
+)
+
 # What the migration that introduced fingerprints stores for a public record: the first
 # refresh replaces it with the real fingerprint without moving the public-change time.
 NOT_YET_COMPUTED = "not yet computed"
@@ -64,6 +74,9 @@ def public_representation(organisation_id: int) -> dict | None:
     return {
         "organisation": PublicOrganisationView(organisation).data,
         "sources": SourceSerializer(sources.order_by("uid"), many=True).data,
+        "sub_organisations": list(
+            organisation.public_sub_organisations().values_list(*SUB_ORGANISATION_FIELDS)
+        ),
     }
 
 
