@@ -33,6 +33,7 @@ from .models import (
     OrganisationType,
 )
 from .pagination import KeysFirstPaginator
+from .templatetags.registry import lang_tag
 
 # The same query string selects the same rows in the exports as on the page.
 EXPORT_FILES = ("organisations.csv", "events.csv")
@@ -119,9 +120,6 @@ class WithdrawnRecordMixin:
             return render(request, self.withdrawn_template_name, context, status=410)
 
 
-LANG_TAGS = {"en": "en", "zh-hant": "zh-Hant"}
-
-
 def withdrawal_notice(organisation, code: str, page_code: str) -> dict:
     """One language's part of a 410 page: its reason, and `lang` tags where the text differs.
 
@@ -136,9 +134,9 @@ def withdrawal_notice(organisation, code: str, page_code: str) -> dict:
             reason, reason_code = organisation.withdrawn_reason_zh, "zh-hant"
     return {
         "code": code,
-        "lang": LANG_TAGS[code] if code != page_code else "",
+        "lang": lang_tag(code) if code != page_code else "",
         "reason": reason,
-        "reason_lang": LANG_TAGS[reason_code] if reason_code != code else "",
+        "reason_lang": lang_tag(reason_code) if reason_code != code else "",
     }
 
 
