@@ -10,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from django.contrib.auth.models import Group
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -26,7 +25,7 @@ from closures.models import (
 )
 from closures.services import refresh_organisation
 
-from .scenario import Scenario, build_scenario
+from .scenario import Scenario, build_scenario, staff_in
 
 _counter = itertools.count(1)
 
@@ -112,25 +111,19 @@ def scenario(curator, reviewer) -> Scenario:
 # --- Curation (issue 5): users, no internet, eager tasks, a local web server -------------
 
 
-def _staff_in(django_user_model, username: str, group: str):
-    user = django_user_model.objects.create_user(username, is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
+@pytest.fixture
+def curator(db):
+    return staff_in("curator", "Curators")
 
 
 @pytest.fixture
-def curator(django_user_model):
-    return _staff_in(django_user_model, "curator", "Curators")
+def reviewer(db):
+    return staff_in("reviewer", "Reviewers")
 
 
 @pytest.fixture
-def reviewer(django_user_model):
-    return _staff_in(django_user_model, "reviewer", "Reviewers")
-
-
-@pytest.fixture
-def second_reviewer(django_user_model):
-    return _staff_in(django_user_model, "second-reviewer", "Reviewers")
+def second_reviewer(db):
+    return staff_in("second-reviewer", "Reviewers")
 
 
 @pytest.fixture

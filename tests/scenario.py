@@ -7,8 +7,27 @@ event, search text) and the history are therefore the ones the site would hold.
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
 from closures import services
 from closures.models import Event, Organisation
+
+
+def staff_in(username: str, group: str):
+    """A staff account in one of the groups the migrations create (Curators, Reviewers)."""
+    user = get_user_model().objects.create_user(username, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def curation_team() -> dict:
+    """A curator and two reviewers: what four eyes needs, by the names the machines use."""
+    return {
+        "curator": staff_in("curator", "Curators"),
+        "reviewer": staff_in("reviewer", "Reviewers"),
+        "second_reviewer": staff_in("second_reviewer", "Reviewers"),
+    }
 
 
 def spreadsheet_row(organisation: dict, event_id: str, **event) -> dict:

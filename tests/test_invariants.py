@@ -26,7 +26,6 @@ from types import SimpleNamespace
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -54,6 +53,8 @@ from closures.models import (
 )
 from closures.services import ImportFailed, WorkflowRefused
 from closures.views import OrganisationListView
+
+from .scenario import curation_team
 
 settings.register_profile(
     "invariants-ci",
@@ -174,15 +175,8 @@ class CurationMachine(RuleBasedStateMachine):
         cache.clear()
         self.client = Client()
         self.public_views = {}
-        model = get_user_model()
-        self.users = {"superuser": model.objects.create_superuser("superuser", "su@example.org")}
-        for name, group in [
-            ("curator", "Curators"),
-            ("reviewer", "Reviewers"),
-            ("second_reviewer", "Reviewers"),
-        ]:
-            self.users[name] = model.objects.create_user(name, is_staff=True)
-            self.users[name].groups.add(Group.objects.get(name=group))
+        superuser = get_user_model().objects.create_superuser("superuser", "su@example.org")
+        self.users = {"superuser": superuser, **curation_team()}
 
     def teardown(self):
         transaction.set_rollback(True)

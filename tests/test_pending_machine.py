@@ -1,8 +1,6 @@
 """Any sequence of proposals, decisions, reverts and deletes: the public view moves only when
 a second person approves (issue 13.7), for organisations, events and the sources they cite."""
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -13,7 +11,7 @@ from closures import services
 from closures.models import Event, EventType, Organisation, PendingChange, RegistryVersion
 from closures.services.public_view import public_representation
 
-from .scenario import AMNESTY, spreadsheet_row
+from .scenario import AMNESTY, curation_team, spreadsheet_row
 
 PROPOSALS = st.sampled_from(
     [
@@ -40,15 +38,7 @@ class PendingChangeMachine(RuleBasedStateMachine):
         super().__init__()
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
-        model = get_user_model()
-        self.users = {}
-        for name, group in [
-            ("curator", "Curators"),
-            ("reviewer", "Reviewers"),
-            ("second_reviewer", "Reviewers"),
-        ]:
-            self.users[name] = model.objects.create_user(name, is_staff=True)
-            self.users[name].groups.add(Group.objects.get(name=group))
+        self.users = curation_team()
         services.import_registry(
             rows=[spreadsheet_row(AMNESTY, "union-closed", stated_reason="First reason.")],
             review_state="published",
